@@ -1,0 +1,257 @@
+import { Hono, type Context } from "hono";
+import type { z } from "zod";
+import { FaultRule, Faults, faultMiddleware } from "../faults";
+import { AgentReply, AppendMessage, CreateConversation, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
+import { CxoneState, type EmuConversation, type FeedItem } from "./state";
+
+export interface CxoneEmulatorOptions {
+  clientId: string;
+  clientSecret: string;
+  /** Lifetime of issued access tokens (default 3600 s). */
+  tokenTtlSec?: number;
+  /** The bridge, for pushed agent replies (POST {bridgeUrl}/cxone/outbound). */
+  bridgeUrl?: string;
+  webhookSecret?: string;
+  /** How pushes authenticate: bearer secret (default) or X-Signature-256 HMAC. */
+  pushAuth?: "bearer" | "hmac";
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export type CxoneEmulator = ReturnType<typeof createCxoneEmulator>;
+
+const encoder = new TextEncoder();
+
+async function hmacHex(secret: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const encodeCursor = (position: number) => btoa(`pos:${position}`);
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    const match = /^pos:(\d+)$/.exec(atob(cursor));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A local NICE CXone: OAuth client-credentials tokens, conversations with idempotent create and
+ * append (409 when archived or closed, 404 when deleted), the Open Messaging outbound poll with
+ * an opaque cursor, status reports, and pushes of agent replies to the bridge.
+ */
+export function createCxoneEmulator(options: CxoneEmulatorOptions) {
+  const state = new CxoneState();
+  const faults = new Faults();
+  const now = options.now ?? Date.now;
+  const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  // Tokens carry their epoch and expiry, so any emulator instance can check them; revoking bumps the epoch.
+  let epoch = 0;
+  let ttlSec = options.tokenTtlSec ?? 3600;
+
+  const error = (c: Context, status: 400 | 401 | 404 | 409, code: string, message: string) => c.json({ error: code, message }, status);
+  const invalid = (c: Context, err: z.ZodError) =>
+    error(c, 400, "invalid_request", err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+
+  function tokenValid(header: string | undefined): boolean {
+    const match = /^Bearer emu\.(\d+)\.(\d+)\.\w+$/.exec(header ?? "");
+    return match !== null && Number(match[1]) === epoch && Number(match[2]) > now();
+  }
+
+  function live(c: Context, id: string): EmuConversation | Response {
+    const conversation = state.conversations.get(id);
+    if (!conversation || state.deleted.has(id)) return error(c, 404, "not_found", "no such conversation");
+    return conversation;
+  }
+
+  async function readJson(c: Context): Promise<unknown> {
+    try {
+      return await c.req.json();
+    } catch {
+      return undefined;
+    }
+  }
+
+  const app = new Hono();
+  app.use("*", faultMiddleware(faults));
+
+  app.post("/auth/token", async (c) => {
+    state.tokenRequests += 1;
+    const expected = `Basic ${btoa(`${options.clientId}:${options.clientSecret}`)}`;
+    if (c.req.header("authorization") !== expected) return error(c, 401, "invalid_client", "bad client credentials");
+    const form = new URLSearchParams(await c.req.text());
+    if (form.get("grant_type") !== "client_credentials") return error(c, 400, "unsupported_grant_type", "grant_type must be client_credentials");
+    const token = `emu.${epoch}.${now() + ttlSec * 1000}.${Math.random().toString(36).slice(2, 10)}`;
+    return c.json({ access_token: token, token_type: "bearer", expires_in: ttlSec });
+  });
+
+  app.use("/api/*", async (c, next) => {
+    if (!tokenValid(c.req.header("authorization"))) return error(c, 401, "invalid_token", "missing, expired or revoked token");
+    const path = new URL(c.req.url).pathname.replace(/(conversations|messages)\/[^/]+/g, "$1/:id");
+    state.count(`${c.req.method} ${path}`);
+    await next();
+  });
+
+  app.get("/api/v2/conversations", (c) => {
+    const address = c.req.query("participant_address");
+    const status = c.req.query("status");
+    if (c.req.query("channel_type") !== "sms" || !address) return error(c, 400, "invalid_request", "channel_type=sms and participant_address are required");
+    const items = [...state.conversations.values()]
+      .filter((conv) => conv.customer === address && !state.deleted.has(conv.id) && (!status || (conv.status === status && !conv.archived)))
+      .map((conv) => ({ id: conv.id, status: conv.status, archived: conv.archived }));
+    return c.json({ items });
+  });
+
+  app.post("/api/v2/conversations", async (c) => {
+    const key = c.req.header("x-idempotency-key");
+    if (!key) return error(c, 400, "invalid_request", "X-Idempotency-Key is required");
+    const body = CreateConversation.safeParse(await readJson(c));
+    if (!body.success) return invalid(c, body.error);
+    const { conversation } = state.createConversation(body.data, key);
+    return c.json({ id: conversation.id, status: conversation.status }, 201);
+  });
+
+  app.get("/api/v2/conversations/:id", (c) => {
+    const conversation = live(c, c.req.param("id"));
+    return conversation instanceof Response ? conversation : c.json(conversation);
+  });
+
+  app.put("/api/v2/conversations/:id", async (c) => {
+    const conversation = live(c, c.req.param("id"));
+    if (conversation instanceof Response) return conversation;
+    const body = UpdateConversation.safeParse(await readJson(c));
+    if (!body.success) return invalid(c, body.error);
+    if (body.data.status) conversation.status = body.data.status;
+    if (body.data.archived !== undefined) conversation.archived = body.data.archived;
+    return c.json({ id: conversation.id, status: conversation.status, archived: conversation.archived });
+  });
+
+  app.post("/api/v2/conversations/:id/messages", async (c) => {
+    const key = c.req.header("x-idempotency-key");
+    if (!key) return error(c, 400, "invalid_request", "X-Idempotency-Key is required");
+    const conversation = live(c, c.req.param("id"));
+    if (conversation instanceof Response) return conversation;
+    const body = AppendMessage.safeParse(await readJson(c));
+    if (!body.success) return invalid(c, body.error);
+    if (conversation.archived || conversation.status !== "active") return error(c, 409, "conversation_archived", "the conversation is archived or closed");
+    const { message } = state.append(conversation, body.data, key);
+    return c.json({ id: message.id }, 201);
+  });
+
+  app.get("/api/v2/open-messaging/messages", (c) => {
+    const query = PollQuery.safeParse(c.req.query());
+    if (!query.success) return invalid(c, query.error);
+    const start = query.data.cursor === undefined ? 0 : decodeCursor(query.data.cursor);
+    if (start === undefined) return error(c, 400, "invalid_cursor", "the cursor is not one this API issued");
+    const items = state.feed.slice(start, start + query.data.pageSize);
+    // The cursor points past the last item returned; null when there was nothing new.
+    return c.json({ items, cursor: items.length > 0 ? encodeCursor(start + items.length) : null });
+  });
+
+  app.put("/api/v2/open-messaging/messages/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!state.messageIds.has(id)) return error(c, 404, "not_found", "no such message");
+    const body = StatusUpdate.safeParse(await readJson(c));
+    if (!body.success) return invalid(c, body.error);
+    const history = state.reports.get(id) ?? [];
+    history.push({ at: new Date(now()).toISOString(), body: body.data });
+    state.reports.set(id, history);
+    return c.json({ id, status: body.data.status });
+  });
+
+  /** An agent replies in a conversation: listed in the poll feed, and pushed when asked. */
+  async function agentReply(input: AgentReply): Promise<{ id: string; pushed?: number }> {
+    const reply = AgentReply.parse(input);
+    const conversation = state.conversations.get(reply.conversationId);
+    if (!conversation && reply.to === undefined) throw new Error(`unknown conversation ${reply.conversationId}`);
+    const business = conversation?.properties.business_number;
+    const item: FeedItem = {
+      id: reply.id ?? state.nextId("out"),
+      conversationId: reply.conversationId,
+      direction: "OUTBOUND",
+      channel: "SMS",
+      to: reply.to ?? conversation!.customer,
+      body: reply.body,
+      status: "PENDING",
+      createdTime: reply.createdTime ?? new Date(now()).toISOString(),
+      ...(reply.from === null ? {} : reply.from !== undefined ? { from: reply.from } : typeof business === "string" ? { from: business } : {}),
+      ...(reply.attachments ? { attachments: reply.attachments } : {}),
+    };
+    state.feed.push(item);
+    state.messageIds.add(item.id);
+    conversation?.messages.push({ id: item.id, direction: "outbound", text: item.body, createdTime: item.createdTime });
+    if (!reply.push) return { id: item.id };
+    return { id: item.id, pushed: await push(item) };
+  }
+
+  async function push(item: FeedItem): Promise<number> {
+    if (!options.bridgeUrl || !options.webhookSecret) throw new Error("pushing needs bridgeUrl and webhookSecret");
+    const raw = JSON.stringify(item);
+    const auth: Record<string, string> =
+      options.pushAuth === "hmac"
+        ? { "x-signature-256": `sha256=${await hmacHex(options.webhookSecret, raw)}` }
+        : { authorization: `Bearer ${options.webhookSecret}` };
+    const res = await send(`${options.bridgeUrl}/cxone/outbound`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: raw });
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  // Control surface for the demo, the soak and people poking at it with curl.
+  app.get("/_emu/conversations", (c) => c.json([...state.conversations.values()]));
+  app.get("/_emu/conversations/:id", (c) => {
+    const conversation = state.conversations.get(c.req.param("id"));
+    return conversation ? c.json(conversation) : error(c, 404, "not_found", "no such conversation");
+  });
+  app.get("/_emu/feed", (c) => c.json(state.feed));
+  app.get("/_emu/reports", (c) => c.json(Object.fromEntries(state.reports)));
+  app.get("/_emu/stats", (c) => c.json({ tokenRequests: state.tokenRequests, calls: state.calls, faults: faults.fired }));
+  app.post("/_emu/agent-reply", async (c) => {
+    const body = AgentReply.safeParse(await readJson(c));
+    if (!body.success) return invalid(c, body.error);
+    return c.json(await agentReply(body.data), 201);
+  });
+  app.post("/_emu/conversations/:id/:action{archive|close|delete}", (c) => {
+    const conversation = state.conversations.get(c.req.param("id"));
+    if (!conversation) return error(c, 404, "not_found", "no such conversation");
+    const action = c.req.param("action");
+    if (action === "archive") conversation.archived = true;
+    if (action === "close") conversation.status = "closed";
+    if (action === "delete") state.deleted.add(conversation.id);
+    return c.json({ id: conversation.id, action });
+  });
+  app.post("/_emu/revoke-tokens", (c) => {
+    epoch += 1;
+    return c.json({ epoch });
+  });
+  app.put("/_emu/token-ttl/:sec{[0-9]+}", (c) => {
+    ttlSec = Number(c.req.param("sec"));
+    return c.json({ ttlSec });
+  });
+  app.post("/_emu/faults", async (c) => {
+    const body = FaultRule.array().safeParse(((await readJson(c)) as { rules?: unknown } | undefined)?.rules);
+    if (!body.success) return invalid(c, body.error);
+    faults.add(...body.data);
+    return c.json({ rules: faults.list() });
+  });
+  app.delete("/_emu/faults", (c) => {
+    faults.clear();
+    return c.json({ rules: [] });
+  });
+
+  return {
+    app,
+    state,
+    faults,
+    agentReply,
+    revokeTokens: () => void (epoch += 1),
+    setTokenTtl: (sec: number) => void (ttlSec = sec),
+    conversation: (id: string) => state.conversations.get(id),
+    conversationsOf: (customer: string) => [...state.conversations.values()].filter((c) => c.customer === customer),
+    archive: (id: string) => void (state.conversations.get(id)!.archived = true),
+    close: (id: string) => void (state.conversations.get(id)!.status = "closed"),
+    remove: (id: string) => void state.deleted.add(id),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Runs the Twilio and CXone emulators as local HTTP servers for `npm run dev`, the demo, the
+ * soak and the benchmarks. Settings come from the environment, falling back to .dev.vars so
+ * that the emulators and the bridge agree on credentials without anyone copying them around.
+ */
+import { serve } from "@hono/node-server";
+import { existsSync, readFileSync } from "node:fs";
+import { createCxoneEmulator } from "./cxone/app";
+import { FaultRule } from "./faults";
+import { createTwilioEmulator } from "./twilio/app";
+
+function devVars(): Record<string, string> {
+  const file = existsSync(".dev.vars") ? ".dev.vars" : ".dev.vars.example";
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+
+const vars = { ...devVars(), ...process.env } as Record<string, string | undefined>;
+const setting = (name: string, fallback?: string) => vars[name] ?? fallback ?? "";
+const bridgeUrl = setting("BRIDGE_URL", "http://localhost:8787");
+const twilioPort = Number(setting("EMU_TWILIO_PORT", "8788"));
+const cxonePort = Number(setting("EMU_CXONE_PORT", "8789"));
+const stepMs = Number(setting("EMU_STATUS_STEP_MS", "300"));
+
+export const twilio = createTwilioEmulator({
+  accountSid: setting("TWILIO_ACCOUNT_SID"),
+  authToken: setting("TWILIO_AUTH_TOKEN"),
+  bridgeUrl,
+  publicBaseUrl: setting("PUBLIC_BASE_URL", bridgeUrl),
+  autoStatus: stepMs > 0 ? { stepMs } : false,
+  callbackFaults: vars.EMU_CALLBACK_FAULTS ? JSON.parse(vars.EMU_CALLBACK_FAULTS) : undefined,
+});
+
+export const cxone = createCxoneEmulator({
+  clientId: setting("CXONE_CLIENT_ID"),
+  clientSecret: setting("CXONE_CLIENT_SECRET"),
+  bridgeUrl,
+  webhookSecret: setting("CXONE_WEBHOOK_SECRET"),
+  pushAuth: vars.EMU_PUSH_AUTH === "hmac" ? "hmac" : "bearer",
+  tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
+});
+
+// EMU_TWILIO_FAULTS / EMU_CXONE_FAULTS: JSON arrays of fault rules (see emulators/faults.ts).
+if (vars.EMU_TWILIO_FAULTS) twilio.faults.add(...FaultRule.array().parse(JSON.parse(vars.EMU_TWILIO_FAULTS)));
+if (vars.EMU_CXONE_FAULTS) cxone.faults.add(...FaultRule.array().parse(JSON.parse(vars.EMU_CXONE_FAULTS)));
+
+serve({ fetch: twilio.app.fetch, port: twilioPort, hostname: "127.0.0.1" });
+serve({ fetch: cxone.app.fetch, port: cxonePort, hostname: "127.0.0.1" });
+console.log(`emulators ready: twilio http://127.0.0.1:${twilioPort}  cxone http://127.0.0.1:${cxonePort}  (bridge ${bridgeUrl})`);

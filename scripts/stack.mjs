@@ -1,0 +1,130 @@
+/**
+ * Starts the local stack: the Twilio and CXone emulators, local D1 migrations and `wrangler dev`
+ * serving the bridge, plus a ticker standing in for the Cron Trigger (wrangler dev does not
+ * fire crons by itself). Used by `npm run dev` and by the scripts and tests that need real HTTP.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+
+export function ensureDevVars() {
+  if (!existsSync(".dev.vars")) {
+    copyFileSync(".dev.vars.example", ".dev.vars");
+    console.log("created .dev.vars from .dev.vars.example (local emulator settings)");
+  }
+}
+
+export function migrate(persistTo) {
+  const args = ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
+  const result = spawnSync("npx", args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`migrations failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+export async function waitFor(url, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/**
+ * @param {{ port?: number, twilioPort?: number, cxonePort?: number, persistTo?: string, vars?: Record<string,string>,
+ *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean }} opts
+ */
+export async function startStack(opts = {}) {
+  const port = opts.port ?? 8787;
+  const twilioPort = opts.twilioPort ?? 8788;
+  const cxonePort = opts.cxonePort ?? 8789;
+  const quiet = opts.quiet ?? false;
+  const io = quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"];
+  const children = [];
+  const vars = {
+    PUBLIC_BASE_URL: `http://localhost:${port}`,
+    TWILIO_API_BASE: `http://127.0.0.1:${twilioPort}`,
+    CXONE_API_BASE: `http://127.0.0.1:${cxonePort}`,
+    CXONE_TOKEN_URL: `http://127.0.0.1:${cxonePort}/auth/token`,
+    ...opts.vars,
+  };
+  ensureDevVars();
+  migrate(opts.persistTo);
+
+  if (opts.emulators !== false) {
+    const emulators = spawn("npx", ["tsx", "emulators/server.ts"], {
+      env: { ...env, BRIDGE_URL: `http://localhost:${port}`, EMU_TWILIO_PORT: String(twilioPort), EMU_CXONE_PORT: String(cxonePort), ...vars, ...opts.emulatorEnv },
+      stdio: io,
+    });
+    children.push(emulators);
+    await Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]);
+  }
+
+  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, io });
+  children.push(bridge.child);
+  await waitFor(`http://localhost:${port}/healthz`, 90_000);
+
+  const tickSeconds = opts.tickSeconds ?? 10;
+  const ticker = tickSeconds > 0 ? setInterval(() => tick(port).catch(() => undefined), tickSeconds * 1000) : undefined;
+
+  return {
+    port,
+    bridgeUrl: `http://localhost:${port}`,
+    twilioUrl: `http://127.0.0.1:${twilioPort}`,
+    cxoneUrl: `http://127.0.0.1:${cxonePort}`,
+    bridge,
+    tick: () => tick(port),
+    /** Kills wrangler dev and starts it again on the same local state (restart tests, the soak). */
+    async restartBridge() {
+      await bridge.stop();
+      const next = startBridge({ port, vars, persistTo: opts.persistTo, io });
+      bridge.child = next.child;
+      bridge.stop = next.stop;
+      children.push(next.child);
+      await waitFor(`http://localhost:${port}/healthz`, 90_000);
+    },
+    async stop() {
+      if (ticker) clearInterval(ticker);
+      await Promise.all(children.map((c) => kill(c)));
+    },
+  };
+}
+
+function startBridge({ port, vars, persistTo, io }) {
+  const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--test-scheduled", "--show-interactive-dev-session=false", "--inspector-port", "0"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const child = spawn("npx", args, { env, stdio: io, detached: true });
+  return { child, stop: () => kill(child) };
+}
+
+export async function tick(port = 8787) {
+  const res = await fetch(`http://localhost:${port}/__scheduled?cron=*+*+*+*+*`);
+  await res.body?.cancel();
+  return res.status;
+}
+
+function kill(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    try {
+      // wrangler spawns workerd; kill the whole group so nothing keeps the port.
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      child.kill("SIGTERM");
+    }
+    setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, 5_000).unref();
+  });
+}

@@ -1,0 +1,99 @@
+import type { Ready } from "../../config";
+import { AppError } from "../../errors";
+import { fetchUpstream, parseUpstream, upstreamFailure } from "../http";
+import {
+  ConversationList,
+  ConversationRef,
+  CreatedMessage,
+  PollPage,
+  type NewConversation,
+  type NewMessage,
+  type StatusReport,
+} from "./schemas";
+import type { TokenSource } from "./token";
+
+/** The CXone calls the bridge makes (SPEC §4). Every failure is an AppError; 409/404 keep their status. */
+export interface CxoneApi {
+  findActiveConversation(address: string): Promise<ConversationRef | undefined>;
+  createConversation(body: NewConversation, idempotencyKey: string): Promise<ConversationRef>;
+  appendMessage(conversationId: string, body: NewMessage, idempotencyKey: string): Promise<{ id: string }>;
+  updateConversation(conversationId: string, body: Record<string, unknown>): Promise<void>;
+  pollMessages(cursor: string | null, pageSize?: number): Promise<{ items: unknown[]; cursor: string | null }>;
+  reportStatus(cxoneMessageId: string, report: StatusReport): Promise<void>;
+}
+
+export function cxoneClient(config: Ready, tokens: TokenSource): CxoneApi {
+  const base = config.CXONE_API_BASE;
+
+  /** One call with the bearer token; a 401 refreshes the token once and retries. */
+  async function call(method: string, path: string, what: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await tokens.get();
+      const res = await fetchUpstream(
+        "cxone",
+        `${base}${path}`,
+        {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...headers,
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        },
+        config.UPSTREAM_TIMEOUT_MS,
+      );
+      if (res.status === 401 && attempt === 0) {
+        await res.body?.cancel();
+        await tokens.invalidate(token);
+        continue;
+      }
+      if (!res.ok) throw await upstreamFailure("cxone", res, what);
+      return res;
+    }
+  }
+
+  return {
+    async findActiveConversation(address) {
+      const query = new URLSearchParams({ channel_type: "sms", participant_address: address, status: "active" });
+      const res = await call("GET", `/api/v2/conversations?${query}`, "the conversation lookup");
+      const list = await parseUpstream("cxone", res, ConversationList, "the conversation lookup");
+      return list.items.find((c) => c.archived !== true && (c.status === undefined || c.status === "active"));
+    },
+
+    async createConversation(body, idempotencyKey) {
+      const res = await call("POST", "/api/v2/conversations", "the conversation create", body, { "x-idempotency-key": idempotencyKey });
+      return parseUpstream("cxone", res, ConversationRef, "the conversation create");
+    },
+
+    async appendMessage(conversationId, body, idempotencyKey) {
+      const res = await call("POST", `/api/v2/conversations/${encodeURIComponent(conversationId)}/messages`, "the message append", body, {
+        "x-idempotency-key": idempotencyKey,
+      });
+      return parseUpstream("cxone", res, CreatedMessage, "the message append");
+    },
+
+    async updateConversation(conversationId, body) {
+      const res = await call("PUT", `/api/v2/conversations/${encodeURIComponent(conversationId)}`, "the conversation update", body);
+      await res.body?.cancel();
+    },
+
+    async pollMessages(cursor, pageSize = 50) {
+      const query = new URLSearchParams({ channel: "SMS", direction: "OUTBOUND", pageSize: String(pageSize) });
+      if (cursor) query.set("cursor", cursor);
+      const res = await call("GET", `/api/v2/open-messaging/messages?${query}`, "the outbound poll");
+      const page = await parseUpstream("cxone", res, PollPage, "the outbound poll");
+      return { items: page.items, cursor: page.cursor ?? null };
+    },
+
+    async reportStatus(cxoneMessageId, report) {
+      const res = await call("PUT", `/api/v2/open-messaging/messages/${encodeURIComponent(cxoneMessageId)}`, "the status report", report);
+      await res.body?.cancel();
+    },
+  };
+}
+
+export function isUpstreamStatus(err: unknown, status: number): err is AppError {
+  return err instanceof AppError && err.upstreamStatus === status;
+}

@@ -1,0 +1,82 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { deadLetterStatement } from "./dead-letters";
+import { conversations, messages } from "./schema";
+
+export interface InboundRow {
+  sid: string;
+  customer: string;
+  business: string;
+  state: "received" | "delivered" | "dead";
+  segments: number;
+  encoding: string;
+  optOut?: string;
+  conversationId?: string | null;
+  cxoneMessageId?: string | null;
+  attempts: number;
+  lastError?: string | null;
+  receivedAt: number;
+  /** When the reconciler should look if the message is still not in CXone by then. */
+  checkAt: number | null;
+}
+
+/**
+ * Writes the D1 mirror of an inbound message's state. "received" only ever inserts, so a late
+ * write of the first state can never undo a later one.
+ */
+export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): Promise<void> {
+  const values = {
+    direction: "inbound" as const,
+    messageSid: row.sid,
+    customer: row.customer,
+    sender: row.business,
+    state: row.state,
+    segments: row.segments,
+    encoding: row.encoding,
+    optOut: row.optOut ?? null,
+    conversationId: row.conversationId ?? null,
+    cxoneMessageId: row.cxoneMessageId ?? null,
+    attempts: row.attempts,
+    lastError: row.lastError ?? null,
+    createdAt: row.receivedAt,
+    updatedAt: now,
+    checkAt: row.checkAt,
+  };
+  const upsert = db
+    .insert(messages)
+    .values(values)
+    .onConflictDoUpdate({
+      target: messages.messageSid,
+      set: {
+        state: sql`excluded.state`,
+        conversationId: sql`excluded.conversation_id`,
+        cxoneMessageId: sql`excluded.cxone_message_id`,
+        attempts: sql`excluded.attempts`,
+        lastError: sql`excluded.last_error`,
+        updatedAt: sql`excluded.updated_at`,
+        checkAt: sql`excluded.check_at`,
+      },
+      setWhere: sql`excluded.state <> 'received'`,
+    });
+  if (row.state === "delivered" && row.conversationId) {
+    await db.batch([
+      upsert,
+      db
+        .insert(conversations)
+        .values({ id: row.conversationId, customer: row.customer, business: row.business, status: "active", createdAt: now, lastInboundAt: now })
+        // A reply revives the thread and cancels any pending idle close of a proactive thread.
+        .onConflictDoUpdate({ target: conversations.id, set: { status: "active", lastInboundAt: now, idleCloseAt: null } }),
+    ]);
+  } else if (row.state === "dead") {
+    await db.batch([
+      upsert,
+      deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now),
+    ]);
+  } else {
+    await upsert;
+  }
+}
+
+export async function markConversationGone(db: Db, conversationId: string): Promise<void> {
+  await db.update(conversations).set({ status: "gone" }).where(sql`${conversations.id} = ${conversationId}`);
+}

@@ -1,0 +1,49 @@
+import { and, eq, lte, sql } from "drizzle-orm";
+import type { StatusReport } from "../cxone/schemas";
+import type { Db } from "./client";
+import { deadLetterStatement } from "./dead-letters";
+import { outbox } from "./schema";
+
+/** How long a claimed report is someone's before another worker may try it. */
+export const REPORT_LEASE_MS = 60_000;
+
+/** Queues a status report for CXone; a second report of the same status for a message is ignored. */
+export async function queueReport(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
+  const rows = await db
+    .insert(outbox)
+    .values({ cxoneMessageId, status: body.status, payload: JSON.stringify(body), nextAttemptAt: now, createdAt: now })
+    .onConflictDoNothing()
+    .returning({ id: outbox.id });
+  return rows[0]?.id;
+}
+
+export type ClaimedReport = typeof outbox.$inferSelect;
+
+/** Claims due reports (all due ones, or the listed ids); each claimed row is leased to the caller. */
+export async function claimReports(db: Db, now: number, opts: { ids?: number[]; limit?: number } = {}): Promise<ClaimedReport[]> {
+  const due = and(eq(outbox.state, "pending"), lte(outbox.nextAttemptAt, now));
+  const target = opts.ids
+    ? and(due, sql`${outbox.id} IN (${sql.join(opts.ids.map((id) => sql`${id}`), sql`, `)})`)
+    : and(due, sql`${outbox.id} IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ${now} ORDER BY next_attempt_at LIMIT ${opts.limit ?? 100})`);
+  if (opts.ids && opts.ids.length === 0) return [];
+  return db
+    .update(outbox)
+    .set({ nextAttemptAt: now + REPORT_LEASE_MS, attempts: sql`${outbox.attempts} + 1` })
+    .where(target)
+    .returning();
+}
+
+export async function reportDone(db: Db, id: number): Promise<void> {
+  await db.update(outbox).set({ state: "done", lastError: null }).where(eq(outbox.id, id));
+}
+
+export async function reportRetry(db: Db, id: number, at: number, error: string): Promise<void> {
+  await db.update(outbox).set({ nextAttemptAt: at, lastError: error }).where(eq(outbox.id, id));
+}
+
+export async function reportDead(db: Db, row: ClaimedReport, error: string, now = Date.now()): Promise<void> {
+  await db.batch([
+    db.update(outbox).set({ state: "dead", lastError: error }).where(eq(outbox.id, row.id)),
+    deadLetterStatement(db, { kind: "status", ref: `${row.cxoneMessageId}:${row.status}`, reason: error, attempts: row.attempts }, now),
+  ]);
+}

@@ -1,0 +1,150 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * The durable mapping CXone ⇄ Twilio. Message bodies are not kept here: they live only in
+ * the Durable Object queues until delivered.
+ */
+export const conversations = sqliteTable(
+  "conversations",
+  {
+    /** CXone conversation id. */
+    id: text("id").primaryKey(),
+    customer: text("customer").notNull(),
+    /** The business number the customer texted (or the proactive sender). */
+    business: text("business"),
+    status: text("status", { enum: ["active", "closed", "gone"] }).notNull().default("active"),
+    proactive: integer("proactive", { mode: "boolean" }).notNull().default(false),
+    campaignId: text("campaign_id"),
+    createdAt: integer("created_at").notNull(),
+    lastInboundAt: integer("last_inbound_at"),
+    /** Proactive threads: close in CXone at this time unless the customer replies first. */
+    idleCloseAt: integer("idle_close_at"),
+  },
+  (t) => [
+    index("conversations_customer_idx").on(t.customer, t.business),
+    index("conversations_idle_close_idx").on(t.idleCloseAt).where(sql`idle_close_at IS NOT NULL`),
+  ],
+);
+
+export const MESSAGE_STATES = [
+  // inbound
+  "received",
+  "delivered",
+  // outbound
+  "queued",
+  "sending",
+  "submitted",
+  "settled",
+  "failed",
+  // both
+  "dead",
+] as const;
+export type MessageState = (typeof MESSAGE_STATES)[number];
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    direction: text("direction", { enum: ["inbound", "outbound"] }).notNull(),
+    /** Outbound: the CXone message id, the idempotency key of the send. Inbound: CXone's id once appended. */
+    cxoneMessageId: text("cxone_message_id"),
+    /** Twilio MessageSid: the inbound idempotency key; for outbound, known once Twilio accepted. */
+    messageSid: text("message_sid"),
+    conversationId: text("conversation_id"),
+    customer: text("customer").notNull(),
+    /** Business number, or for outbound the sender key (number or MG SID). */
+    sender: text("sender"),
+    state: text("state", { enum: MESSAGE_STATES }).notNull(),
+    twilioStatus: text("twilio_status"),
+    segments: integer("segments"),
+    encoding: text("encoding"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    errorCode: text("error_code"),
+    /** Inbound opt-out keyword handling: "stop" or "start". */
+    optOut: text("opt_out"),
+    batchId: text("batch_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    /** CXone's createdTime for outbound messages (conversation order). */
+    cxoneCreatedAt: text("cxone_created_at"),
+    submittedAt: integer("submitted_at"),
+    /** Reconciler: when this message next needs a look; NULL when nothing is pending. */
+    checkAt: integer("check_at"),
+  },
+  (t) => [
+    uniqueIndex("messages_cxone_id_uq").on(t.cxoneMessageId),
+    uniqueIndex("messages_sid_uq").on(t.messageSid),
+    index("messages_conversation_idx").on(t.conversationId, t.createdAt),
+    index("messages_check_idx").on(t.checkAt).where(sql`check_at IS NOT NULL`),
+    index("messages_batch_idx").on(t.batchId, t.state).where(sql`batch_id IS NOT NULL`),
+  ],
+);
+
+/** Every Twilio status callback, in arrival order; `matched` is 0 for callbacks that beat the send's commit. */
+export const statusEvents = sqliteTable(
+  "status_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    messageSid: text("message_sid").notNull(),
+    status: text("status").notNull(),
+    errorCode: text("error_code"),
+    receivedAt: integer("received_at").notNull(),
+    matched: integer("matched", { mode: "boolean" }).notNull().default(true),
+  },
+  (t) => [
+    index("status_events_sid_idx").on(t.messageSid),
+    index("status_events_orphan_idx").on(t.receivedAt).where(sql`matched = 0`),
+  ],
+);
+
+/** Status reports to CXone (SENT and receipts), retried durably until they land. */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    cxoneMessageId: text("cxone_message_id").notNull(),
+    status: text("status", { enum: ["SENT", "DELIVERED", "FAILED", "UNDELIVERABLE"] }).notNull(),
+    /** The JSON body of the PUT, without any message text. */
+    payload: text("payload").notNull(),
+    state: text("state", { enum: ["pending", "done", "dead"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("outbox_message_status_uq").on(t.cxoneMessageId, t.status),
+    index("outbox_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+  ],
+);
+
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: ["inbound", "outbound", "status"] }).notNull(),
+    /** MessageSid for inbound, CXone message id for outbound and status reports. */
+    ref: text("ref").notNull(),
+    conversationId: text("conversation_id"),
+    reason: text("reason").notNull(),
+    attempts: integer("attempts").notNull(),
+    state: text("state", { enum: ["open", "retried"] }).notNull().default("open"),
+    createdAt: integer("created_at").notNull(),
+    retriedAt: integer("retried_at"),
+  },
+  (t) => [uniqueIndex("dead_letters_ref_uq").on(t.kind, t.ref), index("dead_letters_open_idx").on(t.state, t.createdAt)],
+);
+
+export const optOuts = sqliteTable(
+  "opt_outs",
+  {
+    /** The business number (or MG SID) the customer opted out of. */
+    business: text("business").notNull(),
+    phone: text("phone").notNull(),
+    source: text("source").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.business, t.phone] }), index("opt_outs_phone_idx").on(t.phone)],
+);

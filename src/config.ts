@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { isE164 } from "./domain/compliance/e164";
+import { AppError } from "./errors";
+
+// Settings arrive as strings (vars and secrets alike); "" counts as unset so that an empty
+// secret is reported as missing rather than silently used.
+const text = z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().trim().optional());
+const url = text.refine((v) => v === undefined || URL.canParse(v), "must be an absolute URL");
+/** A numeric setting with a default; zero only where it means "off". */
+const numeric = (fallback: number, { zeroAllowed = false } = {}) =>
+  text.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !zeroAllowed)) {
+      ctx.addIssue({ code: "custom", message: zeroAllowed ? "must be a number ≥ 0" : "must be a positive number" });
+      return z.NEVER;
+    }
+    return n;
+  });
+const positive = (fallback: number) => numeric(fallback);
+const nonNegative = (fallback: number) => numeric(fallback, { zeroAllowed: true });
+
+const RawConfig = z.object({
+  PUBLIC_BASE_URL: url,
+  TWILIO_ACCOUNT_SID: text.refine((v) => v === undefined || /^AC[0-9a-fA-F]{32}$/.test(v), "must look like AC + 32 hex digits"),
+  TWILIO_AUTH_TOKEN: text,
+  TWILIO_AUTH_TOKEN_SECONDARY: text,
+  TWILIO_API_KEY_SID: text,
+  TWILIO_API_KEY_SECRET: text,
+  TWILIO_MESSAGING_SERVICE_SID: text.refine((v) => v === undefined || /^MG[0-9a-fA-F]{32}$/.test(v), "must look like MG + 32 hex digits"),
+  TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || isE164(v), "must be an E.164 number"),
+  TWILIO_API_BASE: url,
+  CXONE_API_BASE: url,
+  CXONE_TOKEN_URL: url,
+  CXONE_CLIENT_ID: text,
+  CXONE_CLIENT_SECRET: text,
+  CXONE_SCOPE: text,
+  CXONE_WEBHOOK_SECRET: text,
+  ADMIN_TOKEN: text,
+  API_TOKEN: text,
+  QUIET_HOURS: text.refine((v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v), "must look like 21:00-08:00"),
+  QUIET_HOURS_DEFAULT_TZ: text,
+  PROACTIVE_IDLE_CLOSE_HOURS: positive(24),
+  SENDER_MPS: positive(1),
+  SENDER_MPS_OVERRIDES: text,
+  // Tuning knobs with production defaults; tests and the soak shrink them.
+  UPSTREAM_TIMEOUT_MS: positive(10_000),
+  RETRY_MAX_ATTEMPTS: positive(20),
+  RETRY_BASE_MS: positive(1_000),
+  RETRY_CAP_MS: positive(300_000),
+  RECONCILE_AFTER_MINUTES: positive(10),
+  OUTBOUND_ORDER_WINDOW_MS: nonNegative(250),
+  SENDER_INLINE_WAIT_MS: nonNegative(2_000),
+  POLL_BUDGET_MS: positive(20_000),
+});
+
+const Overrides = z.record(
+  z.string().refine((k) => isE164(k) || /^MG[0-9a-fA-F]{32}$/.test(k), "keys must be E.164 numbers or MG SIDs"),
+  z.number().positive(),
+);
+
+export type Config = ReturnType<typeof finish>;
+
+/** Settings each area cannot work without; /healthz reports all of them. */
+export const REQUIRED = {
+  core: ["PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "CXONE_API_BASE", "CXONE_TOKEN_URL", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET"],
+  cxonePush: ["CXONE_WEBHOOK_SECRET"],
+  admin: ["ADMIN_TOKEN"],
+  proactive: ["API_TOKEN"],
+} as const satisfies Record<string, readonly (keyof z.infer<typeof RawConfig>)[]>;
+export type Area = keyof typeof REQUIRED;
+/** A configuration whose required settings for the named areas are known to be present. */
+export type Ready<A extends Area = "core"> = Config & { [K in (typeof REQUIRED)[A | "core"][number]]-?: string };
+
+function finish(raw: z.infer<typeof RawConfig>) {
+  let overrides: Record<string, number> = {};
+  const problems: string[] = [];
+  if (raw.SENDER_MPS_OVERRIDES !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.SENDER_MPS_OVERRIDES);
+    } catch {
+      parsed = undefined;
+    }
+    const result = Overrides.safeParse(parsed);
+    if (result.success) overrides = result.data;
+    else problems.push("SENDER_MPS_OVERRIDES: must be a JSON object of sender → segments per second");
+  }
+  const apiBase = (raw.TWILIO_API_BASE ?? "https://api.twilio.com").replace(/\/+$/, "");
+  return {
+    ...raw,
+    PUBLIC_BASE_URL: raw.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+    CXONE_API_BASE: raw.CXONE_API_BASE?.replace(/\/+$/, ""),
+    TWILIO_API_BASE: apiBase,
+    QUIET_HOURS: raw.QUIET_HOURS ?? "21:00-08:00",
+    senderOverrides: overrides,
+    problems,
+  };
+}
+
+const cache = new WeakMap<object, { config: Config; problems: string[] }>();
+
+/** Parses the environment once per env object; problems name the setting at fault. */
+export function readConfig(env: object): { config: Config; problems: string[] } {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = RawConfig.safeParse(env);
+  const problems: string[] = [];
+  let config: Config;
+  if (parsed.success) {
+    config = finish(parsed.data);
+    problems.push(...config.problems);
+  } else {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
+    // Fall back to the settings that did parse so unrelated areas keep working.
+    const partial: Record<string, unknown> = {};
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    for (const [k, v] of Object.entries(env)) if (!bad.has(k)) partial[k] = v;
+    config = finish(RawConfig.parse(partial));
+    problems.push(...config.problems);
+  }
+  const result = { config, problems };
+  cache.set(env, result);
+  return result;
+}
+
+export function missingFor(config: Config, area: Area): string[] {
+  return REQUIRED[area].filter((k) => config[k] === undefined);
+}
+
+/**
+ * The configuration with every setting of the given areas present, or a 503 naming the
+ * missing ones: a half-configured bridge must say what is missing, not fail later on undefined.
+ */
+export function requireConfig<A extends Area = "core">(env: object, ...areas: A[]): Ready<A> {
+  const { config, problems } = readConfig(env);
+  const missing = ["core" as Area, ...areas].flatMap((a) => missingFor(config, a));
+  const invalid = problems.filter((p) => ["core", ...areas].some((a) => REQUIRED[a as Area].some((k) => p.startsWith(`${k}:`))));
+  if (missing.length > 0 || invalid.length > 0) {
+    throw new AppError(503, "misconfigured", `the bridge is not configured: ${[...missing.map((m) => `${m} is missing`), ...invalid].join("; ")}`);
+  }
+  return config as Ready<A>;
+}
+
+/** Segments per second for a sender (E.164 number or Messaging Service SID). */
+export function senderRate(config: Config, sender: string): number {
+  return config.senderOverrides[sender] ?? config.SENDER_MPS;
+}

@@ -1,0 +1,268 @@
+import { DurableObject } from "cloudflare:workers";
+import { cxoneClient } from "../adapters/cxone/client";
+import { tokenSource } from "../adapters/cxone/token-source";
+import { database } from "../adapters/db/client";
+import { markConversationGone, recordInbound } from "../adapters/db/inbound";
+import { requireConfig } from "../config";
+import { backoffDelay, policyFrom } from "../domain/backoff";
+import { countSegments } from "../domain/compliance/segments";
+import { threadInbound, type InboundMessage, type Thread } from "../domain/inbound";
+import { asAppError } from "../errors";
+import { log } from "../log";
+import { SerialRunner } from "./runner";
+import { Clock, hasDirty, markSynced, Meta, syncDirty } from "./storage";
+
+/** Delivered rows are kept (without body) this long so a late Twilio replay is still a duplicate. */
+const DEDUPE_RETENTION_MS = 30 * 24 * 3600_000;
+/** A D1 mirror write that failed is tried again after this long. */
+const SYNC_RETRY_MS = 5_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS inbound (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  sid TEXT NOT NULL UNIQUE,
+  payload TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  last_error TEXT,
+  received_at INTEGER NOT NULL,
+  segments INTEGER NOT NULL,
+  encoding TEXT NOT NULL,
+  opt_out TEXT,
+  conversation_id TEXT,
+  cxone_message_id TEXT,
+  version INTEGER NOT NULL DEFAULT 1,
+  synced_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbound_pending ON inbound(state, seq);
+CREATE INDEX IF NOT EXISTS inbound_dirty ON inbound(seq) WHERE synced_version < version;
+`;
+
+type InboundState = "pending" | "delivered" | "dead";
+
+interface Row {
+  seq: number;
+  sid: string;
+  payload: string | null;
+  state: InboundState;
+  attempts: number;
+  next_at: number;
+  last_error: string | null;
+  received_at: number;
+  segments: number;
+  encoding: string;
+  opt_out: string | null;
+  conversation_id: string | null;
+  cxone_message_id: string | null;
+  version: number;
+  synced_version: number;
+  [key: string]: SqlStorageValue;
+}
+
+export interface InboundStatus {
+  conversationId: string | null;
+  pending: number;
+  dead: number;
+  /** The message at the head of the queue: the one being delivered or waiting out a backoff. */
+  head?: { sid: string; attempts: number; nextAt: number };
+  message?: { sid: string; state: InboundState; attempts: number; lastError: string | null; nextAt: number | null };
+}
+
+/**
+ * One per (customer, business number): serializes that customer's thread. Inbound messages are
+ * queued here durably (this is where the body lives until CXone has it), answered at once, and
+ * delivered by the alarm in arrival order, with backoff, until CXone has them or they are dead
+ * letters. Because one object owns the thread, ten simultaneous first messages make one
+ * conversation.
+ */
+export class ConversationDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly meta: Meta;
+  /** Public for tests, which move it forward to let time pass; not an RPC method. */
+  readonly clock: Clock;
+  private readonly runner = new SerialRunner((force) => this.pass(force));
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.meta = new Meta(this.sql);
+    this.clock = new Clock(ctx.storage);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(SCHEMA);
+    });
+  }
+
+  /** Records an inbound message durably; delivery happens after the webhook is answered. */
+  async accept(msg: InboundMessage): Promise<{ duplicate: boolean }> {
+    if (this.sql.exec("SELECT 1 FROM inbound WHERE sid = ?", msg.sid).toArray().length > 0) return { duplicate: true };
+    const now = Date.now();
+    if (!this.meta.get("customer")) {
+      this.meta.set("customer", msg.from);
+      this.meta.set("business", msg.to);
+    }
+    this.sql.exec(
+      "INSERT INTO inbound (sid, payload, state, next_at, received_at, segments, encoding, opt_out) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+      msg.sid,
+      JSON.stringify(msg),
+      now,
+      now,
+      msg.segments,
+      countSegments(msg.body).encoding,
+      msg.optOut ?? null,
+    );
+    await this.clock.soon(now);
+    // The D1 mirror; if it fails the alarm writes it later — the message is safe here already.
+    const row = this.row(msg.sid)!;
+    await this.sync(row).then(
+      () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
+      () => undefined,
+    );
+    return { duplicate: false };
+  }
+
+  /**
+   * Delivers what is due and waits for it; with `force`, also what is waiting out a backoff
+   * (an operator's "retry now", the reconciler).
+   */
+  async deliver(force = false): Promise<InboundStatus> {
+    await this.runner.run(force);
+    return this.status();
+  }
+
+  /** Puts a dead letter back in the queue and delivers it. */
+  async retry(sid: string): Promise<InboundStatus> {
+    this.sql.exec(
+      "UPDATE inbound SET state = 'pending', attempts = 0, next_at = ?, last_error = NULL, version = version + 1 WHERE sid = ? AND state = 'dead' AND payload IS NOT NULL",
+      Date.now(),
+      sid,
+    );
+    await this.runner.run(true);
+    return this.status(sid);
+  }
+
+  /** Binds the thread to a conversation the bridge created on the business's side (proactive). */
+  async bind(conversationId: string): Promise<void> {
+    this.meta.set("conversationId", conversationId);
+  }
+
+  async status(sid?: string): Promise<InboundStatus> {
+    const counts = this.sql
+      .exec<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM inbound WHERE state <> 'delivered' GROUP BY state")
+      .toArray();
+    const row = sid ? this.row(sid) : undefined;
+    const head = this.sql.exec<Row>("SELECT * FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
+    return {
+      conversationId: this.meta.get("conversationId"),
+      pending: counts.find((c) => c.state === "pending")?.n ?? 0,
+      dead: counts.find((c) => c.state === "dead")?.n ?? 0,
+      ...(head ? { head: { sid: head.sid, attempts: head.attempts, nextAt: head.next_at } } : {}),
+      ...(row
+        ? { message: { sid: row.sid, state: row.state, attempts: row.attempts, lastError: row.last_error, nextAt: row.state === "pending" ? row.next_at : null } }
+        : {}),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.runner.run(false);
+  }
+
+  private async pass(force: boolean): Promise<void> {
+    const now = this.clock.now();
+    const config = requireConfig(this.env);
+    const policy = policyFrom(config);
+    const cxone = cxoneClient(config, tokenSource(this.env));
+    const db = database(this.env.DB);
+    const thread: Thread = { conversationId: this.meta.get("conversationId"), generation: Number(this.meta.get("generation") ?? 0) };
+
+    for (;;) {
+      const head = this.sql.exec<Row>("SELECT * FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
+      if (!head || (!force && head.next_at > now)) break;
+      const msg = JSON.parse(head.payload!) as InboundMessage;
+      const attempt = head.attempts + 1;
+      const before = thread.conversationId;
+      const started = Date.now();
+      try {
+        const result = await threadInbound(cxone, thread, msg);
+        this.saveThread(thread);
+        if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
+        this.sql.exec(
+          "UPDATE inbound SET state = 'delivered', payload = NULL, attempts = ?, last_error = NULL, conversation_id = ?, cxone_message_id = ?, version = version + 1 WHERE sid = ?",
+          attempt,
+          result.conversationId,
+          result.cxoneMessageId,
+          msg.sid,
+        );
+        log("info", "inbound.delivered", {
+          messageSid: msg.sid,
+          conversationId: result.conversationId,
+          cxoneMessageId: result.cxoneMessageId,
+          attempt,
+          latencyMs: Date.now() - started,
+        });
+      } catch (err) {
+        this.saveThread(thread);
+        const error = asAppError(err);
+        const reason = error.detail ?? error.publicMessage;
+        if (!error.retryable || attempt >= policy.maxAttempts) {
+          this.sql.exec(
+            "UPDATE inbound SET state = 'dead', attempts = ?, last_error = ?, version = version + 1 WHERE sid = ?",
+            attempt,
+            reason,
+            msg.sid,
+          );
+          log("error", "deadletter", { kind: "inbound", messageSid: msg.sid, attempt, reason });
+          // The head is out of the way; the messages behind it may go.
+        } else {
+          const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
+          this.sql.exec(
+            "UPDATE inbound SET attempts = ?, last_error = ?, next_at = ?, version = version + 1 WHERE sid = ?",
+            attempt,
+            reason,
+            this.clock.now() + delayMs,
+            msg.sid,
+          );
+          log("warn", "cxone.retry", { messageSid: msg.sid, conversationId: thread.conversationId, attempt, delayMs, reason });
+          // Keep conversation order: nothing behind the head goes before it.
+          break;
+        }
+      }
+    }
+
+    const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => this.sync(row));
+    this.sql.exec("DELETE FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version", Date.now() - DEDUPE_RETENTION_MS);
+    // Only the head can go next (order), so its time is the next wake — not the earliest of all.
+    const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
+    await this.clock.at(Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS));
+  }
+
+  /** Writes the D1 mirror of one row. */
+  private async sync(row: Row): Promise<void> {
+    const config = requireConfig(this.env);
+    await recordInbound(database(this.env.DB), {
+      sid: row.sid,
+      customer: this.meta.get("customer")!,
+      business: this.meta.get("business")!,
+      state: row.state === "pending" ? "received" : row.state,
+      segments: row.segments,
+      encoding: row.encoding,
+      optOut: row.opt_out ?? undefined,
+      conversationId: row.conversation_id,
+      cxoneMessageId: row.cxone_message_id,
+      attempts: row.attempts,
+      lastError: row.last_error,
+      receivedAt: row.received_at,
+      checkAt: row.state === "pending" ? row.received_at + config.RECONCILE_AFTER_MINUTES * 60_000 : null,
+    });
+  }
+
+  private row(sid: string): Row | undefined {
+    return this.sql.exec<Row>("SELECT * FROM inbound WHERE sid = ?", sid).toArray()[0];
+  }
+
+  private saveThread(thread: Thread): void {
+    if (thread.conversationId) this.meta.set("conversationId", thread.conversationId);
+    else this.meta.delete("conversationId");
+    this.meta.set("generation", String(thread.generation));
+  }
+}

@@ -1,0 +1,240 @@
+import { cxoneClient } from "../adapters/cxone/client";
+import { tokenSource } from "../adapters/cxone/token-source";
+import { database } from "../adapters/db/client";
+import { addOptOut, isSuppressed, updateOutbound } from "../adapters/db/outbound";
+import { queueReport } from "../adapters/db/outbox";
+import { recordDeadLetter } from "../adapters/db/dead-letters";
+import type { TwilioApi } from "../adapters/twilio/client";
+import type { TwilioMessage } from "../adapters/twilio/schemas";
+import { requireConfig } from "../config";
+import { backoffDelay, policyFrom } from "../domain/backoff";
+import type { OutboundJob } from "../domain/outbound/job";
+import { classifySendError } from "../domain/outbound/outcome";
+import { flushReports } from "../domain/outbox";
+import { report } from "../domain/receipts";
+import { asAppError } from "../errors";
+import { log } from "../log";
+
+export interface QueueRow {
+  seq: number;
+  id: string;
+  conversation_id: string;
+  created_time: string;
+  enqueued_at: number;
+  not_before: number;
+  cost: number;
+  payload: string | null;
+  state: "queued" | "inflight" | "unknown" | "done" | "failed" | "dead";
+  attempts: number;
+  attempt_at: number | null;
+  ready_at: number | null;
+  dispatched_at: number | null;
+  sid: string | null;
+  twilio_status: string | null;
+  error_code: string | null;
+  last_error: string | null;
+  version: number;
+  synced_version: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** A lost answer is matched to a message Twilio created no earlier than this before the attempt. */
+const MATCH_SKEW_MS = 5_000;
+
+/**
+ * The send side of a sender's queue: picking the next message, handing it to Twilio, reading
+ * the outcome, recovering sends whose answer was lost, and mirroring every state to D1 and CXone.
+ */
+export class SendWork {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    private readonly holdBucket: (until: number) => void,
+    /** The object's clock (tests move it forward); Twilio-facing times stay on the wall clock. */
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * The next message that may go: queued, due, past the ordering window, and first in its
+   * conversation with nothing of that conversation in flight or unresolved.
+   */
+  head(now: number, orderWindowMs: number): QueueRow | undefined {
+    return this.sql
+      .exec<QueueRow>(
+        `SELECT q.* FROM queue q
+         WHERE q.state = 'queued' AND q.not_before <= ?1 AND q.enqueued_at <= ?2
+           AND NOT EXISTS (SELECT 1 FROM queue b WHERE b.conversation_id = q.conversation_id AND b.state IN ('inflight', 'unknown'))
+           AND NOT EXISTS (SELECT 1 FROM queue e WHERE e.conversation_id = q.conversation_id AND e.state = 'queued'
+                           AND (e.created_time < q.created_time OR (e.created_time = q.created_time AND e.seq < q.seq)))
+         ORDER BY q.seq LIMIT 1`,
+        now,
+        now - orderWindowMs,
+      )
+      .toArray()[0];
+  }
+
+  /** Hands one message to Twilio. `now` is the slot the bucket gave it. */
+  async dispatch(row: QueueRow, now: number, twilio: TwilioApi): Promise<void> {
+    // Durable before the request leaves (output gate): a restart finds it "inflight", then asks Twilio.
+    this.sql.exec(
+      "UPDATE queue SET state = 'inflight', attempts = attempts + 1, attempt_at = ?, dispatched_at = ?, version = version + 1 WHERE id = ?",
+      Date.now(),
+      now,
+      row.id,
+    );
+    const job = JSON.parse(row.payload!) as OutboundJob;
+    const config = requireConfig(this.env);
+    const db = database(this.env.DB);
+    try {
+      // Checked at the last moment: a STOP that arrived while this message waited wins.
+      if (await isSuppressed(db, job.to, [job.business, job.from, job.messagingServiceSid])) {
+        this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: "the recipient opted out" });
+      } else {
+        const sent = await twilio.send({
+          to: job.to,
+          body: job.body,
+          from: job.from,
+          messagingServiceSid: job.messagingServiceSid,
+          mediaUrls: job.mediaUrls,
+          statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+        });
+        this.accepted(row.id, sent, "outbound.sent");
+      }
+    } catch (err) {
+      await this.attemptFailed(row, job, err);
+    }
+    await this.mirror(this.row(row.id)!);
+  }
+
+  /**
+   * Sends whose answer was lost (timeout, 5xx, a restart mid-call) may have reached Twilio.
+   * Ask Twilio before sending again: a lost answer must never become a second SMS.
+   */
+  async resolveUnknown(twilio: TwilioApi, now: number, sending: Map<string, Promise<void>>): Promise<void> {
+    const rows = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE state = 'unknown' AND not_before <= ? ORDER BY seq LIMIT 10", now).toArray();
+    for (const row of rows) {
+      if (sending.has(row.id)) continue;
+      const job = JSON.parse(row.payload!) as OutboundJob;
+      const since = (row.attempt_at ?? row.enqueued_at) - MATCH_SKEW_MS;
+      try {
+        const candidates = await twilio.listSent({ to: job.to, from: job.messagingServiceSid ? undefined : job.from, since: new Date(since) });
+        const match = candidates.find(
+          (m) =>
+            (m.body ?? "") === job.body &&
+            (!job.messagingServiceSid || m.messaging_service_sid === job.messagingServiceSid) &&
+            Date.parse(m.date_created ?? "") >= Math.floor(since / 1000) * 1000 &&
+            this.sql.exec("SELECT 1 FROM queue WHERE sid = ?", m.sid).toArray().length === 0,
+        );
+        if (match) {
+          this.accepted(row.id, match, "outbound.recovered");
+        } else if (row.attempts >= policyFrom(requireConfig(this.env)).maxAttempts) {
+          this.settle(row.id, "dead", { error_code: "RETRIES_EXHAUSTED", last_error: row.last_error });
+          log("error", "deadletter", { kind: "outbound", cxoneMessageId: row.id, attempt: row.attempts, reason: row.last_error ?? "retries exhausted" });
+        } else {
+          // Twilio never got it: back in line, keeping its place in the conversation.
+          this.sql.exec("UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, version = version + 1 WHERE id = ?", now, row.id);
+          log("warn", "outbound.resend", { cxoneMessageId: row.id, conversationId: row.conversation_id, attempt: row.attempts });
+        }
+      } catch (err) {
+        const delayMs = backoffDelay(row.attempts, policyFrom(requireConfig(this.env)), asAppError(err).retryAfterMs);
+        this.sql.exec("UPDATE queue SET not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now() + delayMs, asAppError(err).detail ?? "lookup failed", row.id);
+        log("warn", "twilio.retry", { cxoneMessageId: row.id, reason: "could not ask Twilio about a lost answer", delayMs });
+      }
+      await this.mirror(this.row(row.id)!);
+    }
+  }
+
+  /** Writes a row's state to D1 and queues (and tries) the CXone report its state calls for. */
+  async mirror(row: QueueRow): Promise<void> {
+    const config = requireConfig(this.env);
+    const db = database(this.env.DB);
+    const now = Date.now();
+    const common = { attempts: row.attempts, lastError: row.last_error };
+    let reportId: number | undefined;
+    switch (row.state) {
+      case "queued":
+        await updateOutbound(db, row.id, { state: "queued", ...common }, { onlyFrom: ["queued", "sending"] });
+        break;
+      case "inflight":
+      case "unknown":
+        await updateOutbound(db, row.id, { state: "sending", ...common }, { onlyFrom: ["queued", "sending"] });
+        break;
+      case "done":
+        await updateOutbound(
+          db,
+          row.id,
+          { state: "submitted", messageSid: row.sid, twilioStatus: row.twilio_status, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
+          { onlyFrom: ["queued", "sending"] },
+        );
+        reportId = await queueReport(db, row.id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }));
+        break;
+      case "failed":
+        await updateOutbound(db, row.id, { state: "failed", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
+        reportId = await queueReport(db, row.id, report("FAILED", new Date(now), { errorCode: row.error_code, errorMessage: row.last_error }));
+        break;
+      case "dead":
+        await updateOutbound(db, row.id, { state: "dead", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
+        await recordDeadLetter(db, { kind: "outbound", ref: row.id, conversationId: row.conversation_id, reason: row.last_error ?? "retries exhausted", attempts: row.attempts });
+        reportId = await queueReport(db, row.id, report("FAILED", new Date(now), { errorCode: "RETRIES_EXHAUSTED", errorMessage: row.last_error }));
+        break;
+    }
+    this.sql.exec("UPDATE queue SET synced_version = ? WHERE id = ? AND synced_version < ?", row.version, row.id, row.version);
+    if (reportId !== undefined) {
+      await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { ids: [reportId] });
+    }
+  }
+
+  private accepted(id: string, sent: TwilioMessage, event: "outbound.sent" | "outbound.recovered"): void {
+    this.settle(id, "done", { sid: sent.sid, twilio_status: sent.status, error_code: null, last_error: null });
+    const row = this.row(id)!;
+    log("info", event, {
+      cxoneMessageId: id,
+      messageSid: sent.sid,
+      conversationId: row.conversation_id,
+      segments: row.cost,
+      attempt: row.attempts,
+      latencyMs: (row.dispatched_at ?? Date.now()) - row.enqueued_at,
+    });
+  }
+
+  private async attemptFailed(row: QueueRow, job: OutboundJob, err: unknown): Promise<void> {
+    const error = asAppError(err);
+    const config = requireConfig(this.env);
+    const policy = policyFrom(config);
+    const attempts = row.attempts + 1;
+    const reason = error.detail ?? error.publicMessage;
+    const outcome = classifySendError(err);
+    log("warn", "twilio.send_failed", { cxoneMessageId: row.id, conversationId: row.conversation_id, attempt: attempts, reason: outcome, errorCode: error.upstreamCode ?? error.upstreamStatus ?? null });
+    if (outcome === "opted_out") {
+      await addOptOut(database(this.env.DB), job.business ?? job.from ?? job.messagingServiceSid ?? "", job.to, "twilio:21610");
+      this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: reason });
+    } else if (outcome === "failed") {
+      this.settle(row.id, "failed", { error_code: String(error.upstreamCode ?? error.upstreamStatus ?? "REFUSED"), last_error: reason });
+    } else if (outcome === "unknown") {
+      // Whether Twilio has it is decided by asking (resolveUnknown), also once the budget is spent.
+      this.sql.exec("UPDATE queue SET state = 'unknown', not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now(), reason, row.id);
+    } else if (attempts >= policy.maxAttempts) {
+      this.settle(row.id, "dead", { error_code: "RETRIES_EXHAUSTED", last_error: reason });
+      log("error", "deadletter", { kind: "outbound", cxoneMessageId: row.id, attempt: attempts, reason });
+    } else {
+      const at = this.now() + backoffDelay(attempts, policy, error.retryAfterMs);
+      if (outcome === "throttled") this.holdBucket(at);
+      this.sql.exec("UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, last_error = ?, version = version + 1 WHERE id = ?", at, reason, row.id);
+    }
+  }
+
+  private settle(id: string, state: "done" | "failed" | "dead", fields: Partial<Record<"sid" | "twilio_status" | "error_code" | "last_error", string | null>>): void {
+    const keep = state === "dead" ? "payload" : "NULL";
+    const sets = Object.keys(fields).map((k) => `${k} = ?`);
+    this.sql.exec(
+      `UPDATE queue SET state = ?, payload = ${keep}, ${sets.join(", ")}${sets.length ? "," : ""} version = version + 1 WHERE id = ?`,
+      state,
+      ...Object.values(fields),
+      id,
+    );
+  }
+
+  private row(id: string): QueueRow | undefined {
+    return this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).toArray()[0];
+  }
+}

@@ -1,0 +1,270 @@
+import { DurableObject } from "cloudflare:workers";
+import { requireConfig, senderRate } from "../config";
+import { twilioClient } from "../adapters/twilio/client";
+import { RateBucket } from "../domain/outbound/bucket";
+import type { OutboundJob } from "../domain/outbound/job";
+import { SerialRunner } from "./runner";
+import { SendWork, type QueueRow } from "./sender-send";
+import { Clock, hasDirty, Meta, syncDirty } from "./storage";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  conversation_id TEXT NOT NULL,
+  created_time TEXT NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  cost INTEGER NOT NULL,
+  payload TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  attempt_at INTEGER,
+  ready_at INTEGER,
+  dispatched_at INTEGER,
+  sid TEXT,
+  twilio_status TEXT,
+  error_code TEXT,
+  last_error TEXT,
+  version INTEGER NOT NULL DEFAULT 1,
+  synced_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_state ON queue(state, seq);
+CREATE INDEX IF NOT EXISTS queue_conversation ON queue(conversation_id, state, created_time, seq);
+CREATE INDEX IF NOT EXISTS queue_sid ON queue(sid) WHERE sid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_dirty ON queue(seq) WHERE synced_version < version;
+`;
+
+/** Settled rows are kept (without body) this long, so a late duplicate of an id is still known. */
+const RETENTION_MS = 30 * 24 * 3600_000;
+/** A drain hands control back to a fresh alarm this often, so no single invocation runs for ages. */
+const CHUNK_MS = 60_000;
+/** If the object dies mid-drain, this alarm brings it back. */
+const WATCHDOG_MS = 30_000;
+const SYNC_RETRY_MS = 5_000;
+
+export interface SenderStats {
+  sender: string | null;
+  rate: number;
+  queued: number;
+  sending: number;
+  done: number;
+  failed: number;
+  dead: number;
+}
+
+/**
+ * One per sender (a number or a Messaging Service): its durable send queue and its rate bucket.
+ * The alarm drains the queue: the oldest message whose conversation has nothing earlier pending
+ * or in flight goes next, when the bucket has a slot for all its segments. Each conversation has
+ * at most one send in flight, so Twilio receives its messages in CXone's createdTime order.
+ */
+export class SenderDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly meta: Meta;
+  /** Public for tests, which move it forward to let time pass; not an RPC method. */
+  readonly clock: Clock;
+  private readonly runner = new SerialRunner(() => this.pass());
+  private readonly work: SendWork;
+  /** Sends in flight in this instance; an `inflight` row not in here was orphaned by a restart. */
+  private readonly sending = new Map<string, Promise<void>>();
+  private interrupt: (() => void) | undefined;
+  private watchdogUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.meta = new Meta(this.sql);
+    this.clock = new Clock(ctx.storage);
+    this.work = new SendWork(this.sql, env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
+    void ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(SCHEMA);
+    });
+  }
+
+  /** Queues a send; the same CXone message id twice is queued once. */
+  async enqueue(sender: string, job: OutboundJob): Promise<{ queued: boolean }> {
+    if (!this.meta.get("sender")) this.meta.set("sender", sender);
+    const now = this.clock.now();
+    const cursor = this.sql.exec(
+      `INSERT INTO queue (id, conversation_id, created_time, enqueued_at, not_before, cost, payload, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT(id) DO NOTHING`,
+      job.cxoneMessageId,
+      job.conversationId,
+      job.createdTime ?? new Date(now).toISOString(),
+      now,
+      job.notBefore ?? now,
+      job.segments,
+      JSON.stringify(job),
+    );
+    if (cursor.rowsWritten === 0) return { queued: false };
+    this.interrupt?.();
+    await this.clock.soon(Math.max(job.notBefore ?? now, now + this.orderWindow()));
+    return { queued: true };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.runner.run();
+  }
+
+  /** Runs the drain now and reports (operators, the reconciler and tests). */
+  async drain(): Promise<SenderStats> {
+    await this.runner.run();
+    return this.stats();
+  }
+
+  async stats(): Promise<SenderStats> {
+    const counts = Object.fromEntries(
+      this.sql.exec<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM queue GROUP BY state").toArray().map((r) => [r.state, r.n]),
+    );
+    const sender = this.meta.get("sender");
+    return {
+      sender,
+      rate: sender ? senderRate(requireConfig(this.env), sender) : 0,
+      queued: counts.queued ?? 0,
+      sending: (counts.inflight ?? 0) + (counts.unknown ?? 0),
+      done: counts.done ?? 0,
+      failed: counts.failed ?? 0,
+      dead: counts.dead ?? 0,
+    };
+  }
+
+  /** One message's send record (admin). */
+  async inspect(id: string): Promise<Omit<QueueRow, "payload"> | undefined> {
+    const row = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).toArray()[0];
+    if (!row) return undefined;
+    const { payload: _payload, ...rest } = row;
+    return rest;
+  }
+
+  /** When each accepted message was handed to Twilio, for throughput checks. */
+  async dispatchLog(): Promise<{ id: string; at: number; segments: number; conversationId: string }[]> {
+    return this.sql
+      .exec<{ id: string; at: number; segments: number; conversationId: string }>(
+        "SELECT id, dispatched_at AS at, cost AS segments, conversation_id AS conversationId FROM queue WHERE state = 'done' ORDER BY dispatched_at, seq",
+      )
+      .toArray();
+  }
+
+  /** Puts a dead letter back in the queue. */
+  async retry(id: string): Promise<boolean> {
+    const cursor = this.sql.exec(
+      "UPDATE queue SET state = 'queued', attempts = 0, not_before = ?, ready_at = NULL, last_error = NULL, version = version + 1 WHERE id = ? AND state = 'dead' AND payload IS NOT NULL",
+      this.clock.now(),
+      id,
+    );
+    if (cursor.rowsWritten === 0) return false;
+    await this.clock.soon(this.clock.now());
+    return true;
+  }
+
+  private bucket(): RateBucket {
+    return new RateBucket(senderRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
+  }
+
+  /** Applies a change to the bucket and keeps it: the slots survive restarts. */
+  private withBucket(change: (bucket: RateBucket) => void): void {
+    const bucket = this.bucket();
+    change(bucket);
+    this.meta.set("tat", String(bucket.tat));
+  }
+
+  /**
+   * Reserves the head's segment slots and records when it may leave. Only the head holds a
+   * reservation: one left over by a message that stopped being the head is given up.
+   */
+  private reserve(head: QueueRow, now: number): number {
+    const bucket = this.bucket();
+    const at = bucket.nextAt(now, head.cost);
+    bucket.reserve(at);
+    this.meta.set("tat", String(bucket.tat));
+    this.sql.exec("UPDATE queue SET ready_at = NULL WHERE ready_at IS NOT NULL AND state = 'queued' AND id <> ?", head.id);
+    this.sql.exec("UPDATE queue SET ready_at = ? WHERE id = ?", at, head.id);
+    return at;
+  }
+
+  private orderWindow(): number {
+    return requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
+  }
+
+  private async pass(): Promise<void> {
+    const config = requireConfig(this.env);
+    const started = Date.now();
+    const twilio = twilioClient(config);
+    this.orphansToUnknown();
+    // When the head waits for a rate slot, the exact time it may go.
+    let slot: number | undefined;
+    for (;;) {
+      await this.keepAlive();
+      await this.work.resolveUnknown(twilio, this.clock.now(), this.sending);
+      const now = this.clock.now();
+      const head = this.work.head(now, this.orderWindow());
+      if (!head) {
+        if (this.sending.size === 0) break;
+        // A conversation's next message waits for its predecessor's answer.
+        await this.pause(Promise.race(this.sending.values()));
+        continue;
+      }
+      const readyAt = head.ready_at ?? this.reserve(head, now);
+      if (readyAt > now) {
+        // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.
+        if (readyAt - now > config.SENDER_INLINE_WAIT_MS) {
+          slot = readyAt;
+          break;
+        }
+        await this.pause(new Promise((resolve) => setTimeout(resolve, readyAt - now)));
+        continue;
+      }
+      this.withBucket((b) => b.sent(now));
+      const send = this.work.dispatch(head, now, twilio).finally(() => {
+        this.sending.delete(head.id);
+        this.interrupt?.();
+      });
+      this.sending.set(head.id, send);
+      if (Date.now() - started > CHUNK_MS) break;
+    }
+    await Promise.allSettled([...this.sending.values()]);
+    const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
+    this.sql.exec(
+      "DELETE FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version",
+      Date.now() - RETENTION_MS,
+    );
+    await this.clock.at(this.nextWake(synced, slot));
+  }
+
+  /** Waits for `event` or for new work (an enqueue, a finished send), whichever comes first. */
+  private async pause(event: Promise<unknown>): Promise<void> {
+    await Promise.race([event.catch(() => undefined), new Promise<void>((resolve) => (this.interrupt = resolve))]);
+    this.interrupt = undefined;
+  }
+
+  private orphansToUnknown(): void {
+    const inflight = this.sql.exec<{ id: string }>("SELECT id FROM queue WHERE state = 'inflight'").toArray();
+    for (const { id } of inflight) {
+      if (!this.sending.has(id)) this.sql.exec("UPDATE queue SET state = 'unknown', version = version + 1 WHERE id = ?", id);
+    }
+  }
+
+  private async keepAlive(): Promise<void> {
+    const now = Date.now();
+    if (now + WATCHDOG_MS / 2 < this.watchdogUntil) return;
+    this.watchdogUntil = now + WATCHDOG_MS;
+    await this.ctx.storage.setAlarm(this.watchdogUntil);
+  }
+
+  private nextWake(synced: boolean, slot: number | undefined): number | undefined {
+    const window = this.orderWindow();
+    const { queued } = this.sql
+      .exec<{ queued: number | null }>("SELECT MIN(MAX(not_before, enqueued_at + ?)) AS queued FROM queue WHERE state = 'queued'", window)
+      .one();
+    const { unknown } = this.sql.exec<{ unknown: number | null }>("SELECT MIN(not_before) AS unknown FROM queue WHERE state IN ('unknown', 'inflight')").one();
+    const candidates = [
+      queued === null ? Infinity : Math.max(queued, slot ?? this.bucket().tat),
+      unknown ?? Infinity,
+      synced && !hasDirty(this.sql, "queue") ? Infinity : Date.now() + SYNC_RETRY_MS,
+    ];
+    const at = Math.min(...candidates);
+    this.watchdogUntil = 0;
+    return Number.isFinite(at) ? at : undefined;
+  }
+}

@@ -1,0 +1,87 @@
+import { asAppError } from "../errors";
+import { log } from "../log";
+
+/** A key/value table in a Durable Object's SQLite storage. */
+export class Meta {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  }
+
+  get(key: string): string | null {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  set(key: string, value: string): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  delete(key: string): void {
+    this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+  }
+}
+
+/**
+ * An object's clock and alarm. `now()` is the wall clock, never earlier than a time the clock
+ * was moved to: tests move it to an alarm's time and run the alarm, which is how they let time
+ * pass without sleeping. Production code never moves it.
+ */
+export class Clock {
+  private floor = 0;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  now(): number {
+    return Math.max(Date.now(), this.floor);
+  }
+
+  skipTo(at: number): void {
+    this.floor = Math.max(this.floor, at);
+  }
+
+  /** Arms the alarm for `at` unless it is already due sooner. */
+  async soon(at: number): Promise<void> {
+    const current = await this.storage.getAlarm();
+    if (current === null || current > at) await this.at(at);
+  }
+
+  /** Arms the alarm for exactly `at`, or clears it. */
+  async at(at: number | undefined): Promise<void> {
+    if (at === undefined || !Number.isFinite(at)) {
+      await this.storage.deleteAlarm();
+      return;
+    }
+    await this.storage.setAlarm(at);
+  }
+}
+
+/**
+ * Rows an object keeps with `version`/`synced_version` have a mirror in D1; this writes the
+ * mirror of every row that is behind, oldest first, and stops at the first failure (D1 being
+ * down is retried on the next run; the object's own copy is the truth meanwhile).
+ */
+export async function syncDirty<R extends { version: number; [key: string]: SqlStorageValue }>(
+  sql: SqlStorage,
+  table: string,
+  key: string,
+  write: (row: R) => Promise<void>,
+): Promise<boolean> {
+  const dirty = sql.exec<R>(`SELECT * FROM ${table} WHERE synced_version < version ORDER BY seq LIMIT 100`).toArray();
+  for (const row of dirty) {
+    try {
+      await write(row);
+      markSynced(sql, table, key, row[key] as string, row.version);
+    } catch (err) {
+      log("warn", "d1.retry", { kind: table, reason: asAppError(err).detail });
+      return false;
+    }
+  }
+  return true;
+}
+
+export function markSynced(sql: SqlStorage, table: string, key: string, id: string, version: number): void {
+  sql.exec(`UPDATE ${table} SET synced_version = ? WHERE ${key} = ? AND synced_version < ?`, version, id, version);
+}
+
+export function hasDirty(sql: SqlStorage, table: string): boolean {
+  return sql.exec(`SELECT 1 FROM ${table} WHERE synced_version < version LIMIT 1`).toArray().length > 0;
+}

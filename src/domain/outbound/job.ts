@@ -1,0 +1,60 @@
+import type { Ready } from "../../config";
+import type { OutboundItem } from "../../adapters/cxone/schemas";
+import { countSegments, type Encoding } from "../compliance/segments";
+
+/** A send waiting in a sender's queue: everything needed to hand it to Twilio, nothing more. */
+export interface OutboundJob {
+  cxoneMessageId: string;
+  conversationId: string;
+  to: string;
+  body: string;
+  from?: string;
+  messagingServiceSid?: string;
+  /** The business number the customer texts (opt-outs are kept per business number). */
+  business?: string;
+  mediaUrls: string[];
+  /** CXone's createdTime: the conversation order. */
+  createdTime?: string;
+  segments: number;
+  encoding: Encoding;
+  /** Not before this time (quiet hours). */
+  notBefore?: number;
+  batchId?: string;
+}
+
+export interface Sender {
+  /** The rate bucket: the Messaging Service SID or the From number. */
+  key: string;
+  from?: string;
+  messagingServiceSid?: string;
+}
+
+const MG = /^MG[0-9a-fA-F]{32}$/;
+
+/**
+ * SPEC §4: the message's own `from`, else the business number the customer texted, else
+ * TWILIO_FROM_NUMBER; with TWILIO_MESSAGING_SERVICE_SID the service sends instead (unless the
+ * message names a service itself). Undefined when there is no sender at all.
+ */
+export function resolveSender(config: Ready, from: string | null | undefined, businessNumber: string | null | undefined): Sender | undefined {
+  if (from && MG.test(from)) return { key: from, messagingServiceSid: from };
+  if (config.TWILIO_MESSAGING_SERVICE_SID) return { key: config.TWILIO_MESSAGING_SERVICE_SID, messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID };
+  const number = from ?? businessNumber ?? config.TWILIO_FROM_NUMBER;
+  return number ? { key: number, from: number } : undefined;
+}
+
+export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business"> = {}): OutboundJob {
+  const { encoding, segments } = countSegments(item.body);
+  return {
+    cxoneMessageId: item.id,
+    conversationId: item.conversationId,
+    to: item.to,
+    body: item.body,
+    ...(sender.messagingServiceSid ? { messagingServiceSid: sender.messagingServiceSid } : { from: sender.from }),
+    mediaUrls: (item.attachments ?? []).map((a) => a.url),
+    ...(item.createdTime ? { createdTime: item.createdTime } : {}),
+    segments,
+    encoding,
+    ...extra,
+  };
+}

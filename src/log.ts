@@ -1,0 +1,59 @@
+import { maskPhone } from "./domain/compliance/e164";
+
+export type Level = "debug" | "info" | "warn" | "error";
+
+/** Fields a log line may carry. Anything else is dropped, so a body or a token cannot slip in. */
+export interface LogFields {
+  conversationId?: string | null;
+  cxoneMessageId?: string | null;
+  messageSid?: string | null;
+  batchId?: string | null;
+  campaignId?: string | null;
+  status?: string | null;
+  attempt?: number;
+  latencyMs?: number;
+  delayMs?: number;
+  segments?: number;
+  encoding?: string;
+  errorCode?: string | number | null;
+  reason?: string;
+  sender?: string;
+  /** Phone numbers: always masked to the last four digits. */
+  from?: string;
+  to?: string;
+  customer?: string;
+  count?: number;
+  kind?: string;
+  route?: string;
+  http?: number;
+  urlsTried?: string[];
+  detail?: string;
+}
+
+const PHONE_KEYS = new Set(["from", "to", "customer", "sender"]);
+const ALLOWED = new Set<keyof LogFields>([
+  "conversationId", "cxoneMessageId", "messageSid", "batchId", "campaignId", "status", "attempt", "latencyMs",
+  "delayMs", "segments", "encoding", "errorCode", "reason", "sender", "from", "to", "customer", "count", "kind",
+  "route", "http", "urlsTried", "detail",
+]);
+// Free text (reason/detail) may quote an upstream error; scrub anything shaped like a number.
+const PHONE_IN_TEXT = /\+?\d[\d\s().-]{6,}\d/g;
+
+function clean(fields: LogFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || !ALLOWED.has(key as keyof LogFields)) continue;
+    if (PHONE_KEYS.has(key) && typeof value === "string" && value.startsWith("+")) out[key] = maskPhone(value);
+    else if ((key === "reason" || key === "detail") && typeof value === "string") out[key] = value.replace(PHONE_IN_TEXT, (m) => maskPhone(m)).slice(0, 300);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** One JSON object per line: what `wrangler tail` shows an operator (SPEC §6). */
+export function log(level: Level, event: string, fields: LogFields = {}): void {
+  const line = JSON.stringify({ level, event, ...clean(fields), ts: new Date().toISOString() });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}

@@ -1,0 +1,109 @@
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { TEST_BINDINGS as B } from "../support/bindings";
+import { useEmulators } from "../support/emulators";
+import { d1Count } from "../support/inbound";
+import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
+
+const emu = useEmulators();
+const push = pusher(emu);
+const SEND = { method: "POST", path: "/Messages\\.json$" };
+const sentTo = (to: string) => emu.twilio.messages().filter((m) => m.to === to);
+
+describe("Twilio failing while the bridge sends", () => {
+  it("asks Twilio after a lost answer instead of sending a second SMS", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 });
+    await push(item);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(1);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.deliveryReceipt.providerMessageId)).toEqual([sentTo(item.to)[0]!.sid]);
+  });
+
+  it("sends once after a 429 and then a 503 that Twilio did not commit", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ ...SEND, kind: "rate_limit", retryAfterSec: 2, times: 1 }, { ...SEND, kind: "status", status: 503, times: 1 });
+    await push(item);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(1);
+    expect(emu.twilio.faults.fired).toMatchObject({ rate_limit: 1, status: 1 });
+  });
+
+  it("honours Retry-After: the sender's next slot is pushed back", async () => {
+    const from = senderNumber();
+    emu.twilio.faults.add({ ...SEND, kind: "rate_limit", retryAfterSec: 30, times: 1 });
+    const item = outboundItem({ from });
+    await push(item);
+    const before = Date.now();
+    await settle(from);
+    const [entry] = await sender(from).dispatchLog();
+    expect(entry!.at).toBeGreaterThanOrEqual(before + 30_000);
+  });
+
+  it("does not resend when Twilio committed but answered after the bridge stopped waiting", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ ...SEND, kind: "lost_timeout", delayMs: 1_000, times: 1 });
+    await push(item);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(1);
+  });
+
+  for (const twilioHadIt of [true, false]) {
+    it(`after a restart mid-call, asks Twilio and ${twilioHadIt ? "adopts the message it has" : "sends the one it never got"}: one SMS`, async () => {
+      const from = senderNumber();
+      const item = outboundItem({ from });
+      await push(item);
+      // The object marked the send in flight and died before the answer came back.
+      await runInDurableObject(sender(from), async (_instance, state) => {
+        state.storage.sql.exec("UPDATE queue SET state = 'inflight', attempts = 1, attempt_at = ? WHERE id = ?", Date.now(), item.id);
+      });
+      if (twilioHadIt) {
+        const created = await emu.twilio.app.fetch(
+          new Request(`${B.TWILIO_API_BASE}/2010-04-01/Accounts/${B.TWILIO_ACCOUNT_SID}/Messages.json`, {
+            method: "POST",
+            headers: { authorization: `Basic ${btoa(`${B.TWILIO_ACCOUNT_SID}:${B.TWILIO_AUTH_TOKEN}`)}`, "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ To: item.to, From: from, Body: item.body }),
+          }),
+        );
+        expect(created.status).toBe(201);
+      }
+      await abortAllDurableObjects();
+      await settle(from);
+      expect(sentTo(item.to)).toHaveLength(1);
+      expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.deliveryReceipt.providerMessageId)).toEqual([sentTo(item.to)[0]!.sid]);
+    });
+  }
+
+  it("puts a number that Twilio reports unsubscribed (21610) on the suppression list and fails the message as OPTED_OUT", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.unsubscribe(item.to);
+    await push(item);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(0);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode])).toEqual([["FAILED", "OPTED_OUT"]]);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM opt_outs WHERE phone = ?", item.to)).toBe(1);
+
+    // The next reply to that number is refused before it reaches Twilio.
+    const next = outboundItem({ from, to: item.to });
+    await push(next);
+    await settle(from);
+    expect(emu.cxone.state.reports.get(next.id)?.map((r) => r.body.deliveryReceipt.errorCode)).toEqual(["OPTED_OUT"]);
+    expect(emu.twilio.faults.fired).toEqual({});
+    expect(env.DB).toBeDefined();
+  });
+
+  it("reports a message Twilio refuses (400 21211) as FAILED with Twilio's code, once", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ ...SEND, kind: "status", status: 400, body: { code: 21211, message: "Invalid 'To' Phone Number", status: 400 }, times: 1 });
+    await push(item);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(0);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode])).toEqual([["FAILED", "21211"]]);
+  });
+});

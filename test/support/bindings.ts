@@ -1,0 +1,28 @@
+/**
+ * The configuration every in-workerd test runs with: emulator origins that only the test
+ * network answers, dummy secrets, and short retry timings so backoff is visible in a test.
+ */
+export const TEST_BINDINGS = {
+  PUBLIC_BASE_URL: "https://bridge.test",
+  TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
+  TWILIO_AUTH_TOKEN: "test-auth-token",
+  TWILIO_AUTH_TOKEN_SECONDARY: "",
+  TWILIO_API_BASE: "https://twilio.test",
+  TWILIO_FROM_NUMBER: "+15550001000",
+  TWILIO_MESSAGING_SERVICE_SID: "",
+  CXONE_API_BASE: "https://cxone.test",
+  CXONE_TOKEN_URL: "https://cxone.test/auth/token",
+  CXONE_CLIENT_ID: "test-client",
+  CXONE_CLIENT_SECRET: "test-client-secret",
+  CXONE_WEBHOOK_SECRET: "test-webhook-secret",
+  ADMIN_TOKEN: "test-admin-token",
+  API_TOKEN: "test-api-token",
+  SENDER_MPS: "5",
+  SENDER_MPS_OVERRIDES: "",
+  UPSTREAM_TIMEOUT_MS: "300",
+  RETRY_BASE_MS: "1000",
+  RETRY_CAP_MS: "60000",
+  RETRY_MAX_ATTEMPTS: "5",
+  // Every wait for a rate slot goes to the alarm, so tests step time instead of sleeping.
+  SENDER_INLINE_WAIT_MS: "0",
+} as const;
