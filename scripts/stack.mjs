@@ -26,7 +26,7 @@ export async function waitFor(url, timeoutMs = 60_000) {
   for (;;) {
     try {
       const res = await fetch(url);
-      await res.body?.cancel();
+      await res.text();
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
@@ -105,7 +105,7 @@ function startBridge({ port, vars, persistTo, io }) {
 
 export async function tick(port = 8787) {
   const res = await fetch(`http://localhost:${port}/__scheduled?cron=*+*+*+*+*`);
-  await res.body?.cancel();
+  await res.text();
   return res.status;
 }
 

@@ -195,7 +195,7 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
         ? { "x-signature-256": `sha256=${await hmacHex(options.webhookSecret, raw)}` }
         : { authorization: `Bearer ${options.webhookSecret}` };
     const res = await send(`${options.bridgeUrl}/cxone/outbound`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: raw });
-    await res.body?.cancel();
+    await res.text();
     return res.status;
   }
 

@@ -91,7 +91,7 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions) {
     // The callback URL is the bridge's public URL; deliver it to where the bridge really listens.
     const target = options.bridgeUrl ? `${options.bridgeUrl}${callback.pathname}${callback.search}` : m.status_callback;
     const res = await signedPost(m.status_callback, target, fields);
-    await res.body?.cancel();
+    await res.text();
     callbacksSent.push({ sid, status, http: res.status });
     return res.status;
   }

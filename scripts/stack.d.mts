@@ -1,0 +1,25 @@
+export interface StackOptions {
+  port?: number;
+  twilioPort?: number;
+  cxonePort?: number;
+  persistTo?: string;
+  vars?: Record<string, string>;
+  emulatorEnv?: Record<string, string>;
+  tickSeconds?: number;
+  quiet?: boolean;
+  emulators?: boolean;
+}
+export interface Stack {
+  port: number;
+  bridgeUrl: string;
+  twilioUrl: string;
+  cxoneUrl: string;
+  tick(): Promise<number>;
+  restartBridge(): Promise<void>;
+  stop(): Promise<void>;
+}
+export function startStack(opts?: StackOptions): Promise<Stack>;
+export function tick(port?: number): Promise<number>;
+export function waitFor(url: string, timeoutMs?: number): Promise<void>;
+export function ensureDevVars(): void;
+export function migrate(persistTo?: string): void;
