@@ -1,13 +1,23 @@
 import { cxoneClient } from "./adapters/cxone/client";
 import { tokenSource } from "./adapters/cxone/token-source";
 import { database } from "./adapters/db/client";
-import { businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId, updateOutbound } from "./adapters/db/outbound";
+import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId, updateOutbound } from "./adapters/db/outbound";
+import { advanceStatus, dropOrphans, markMatched, markRequeued, orphanEvents, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
+import { dueIdleCloses, markClosed } from "./adapters/db/conversations";
+import { recordDeadLetter } from "./adapters/db/dead-letters";
+import { dueChecks, markDead, nextCheck } from "./adapters/db/reconcile";
+import { twilioClient } from "./adapters/twilio/client";
+import { threadName } from "./domain/inbound";
+import type { ReconcileDeps } from "./domain/reconcile";
+import { log } from "./log";
 import { queueReport } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
 import type { AcceptDeps } from "./domain/outbound/accept";
 import { flushReports } from "./domain/outbox";
 import { report } from "./domain/receipts";
+import { isTwilioStatus } from "./domain/status";
+import { applyStatus, type StatusDeps, type Tracked } from "./domain/status-apply";
 
 /** Wires the domain's small interfaces to D1, the Durable Objects and the CXone client. */
 export function cxoneFor(env: Env, config: Ready) {
@@ -35,6 +45,97 @@ export function acceptDeps(env: Env, config: Ready): AcceptDeps {
     refuse: (id, code, message) => refuseOutbound(env, config, id, code, message),
     enqueue: async (sender, job) => {
       await env.SENDER.getByName(sender).enqueue(sender, job);
+    },
+  };
+}
+
+export function statusDeps(env: Env, config: Ready): StatusDeps {
+  const db = database(env.DB);
+  const sender = (tracked: Tracked) => env.SENDER.getByName(tracked.sender!);
+  return {
+    async find(sid) {
+      const row = await outboundBySid(db, sid);
+      return row && row.cxoneMessageId
+        ? { cxoneMessageId: row.cxoneMessageId, sender: row.sender, customer: row.customer, twilioStatus: row.twilioStatus, carrierRetries: row.carrierRetries, conversationId: row.conversationId }
+        : undefined;
+    },
+    record: (e, matched) => recordStatusEvent(db, { ...e, matched }),
+    advance: (sid, next, from, errorCode) => advanceStatus(db, sid, next, from, errorCode),
+    settle: (sid) => settle(db, sid),
+    async receipt(cxoneMessageId, body) {
+      const id = await queueReport(db, cxoneMessageId, body);
+      if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { ids: [id] });
+    },
+    suppress: (tracked) => addOptOut(db, tracked.sender ?? "*", tracked.customer, "twilio:21610"),
+    async requeue(tracked, delayMs) {
+      if (!tracked.sender || !(await sender(tracked).requeue(tracked.cxoneMessageId, delayMs))) return false;
+      await markRequeued(db, tracked.cxoneMessageId);
+      return true;
+    },
+    async finalize(tracked) {
+      if (tracked.sender) await sender(tracked).finalize(tracked.cxoneMessageId);
+    },
+  };
+}
+
+/** Applies the status callbacks that arrived before their send was recorded (all, or one SID's). */
+export async function matchOrphans(env: Env, config: Ready, sid?: string): Promise<number> {
+  const db = database(env.DB);
+  const deps = statusDeps(env, config);
+  let matched = 0;
+  for (const event of await orphanEvents(db, { sid })) {
+    if (!isTwilioStatus(event.status)) continue;
+    const applied = await applyStatus(deps, { sid: event.messageSid, status: event.status, errorCode: event.errorCode ?? undefined, at: event.receivedAt }, "orphan");
+    if (applied !== "orphan") {
+      await markMatched(db, [event.id]);
+      matched += 1;
+    }
+  }
+  return matched;
+}
+
+export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
+  const db = database(env.DB);
+  const twilio = twilioClient(config);
+  const cxone = cxoneFor(env, config);
+  const status = statusDeps(env, config);
+  return {
+    due: (now, states, limit) => dueChecks(db, now, states, limit),
+    recheckAt: (id, at) => nextCheck(db, id, at),
+    fetchTwilio: (sid) => twilio.fetchMessage(sid),
+    applyStatus: (event) => applyStatus(status, event, "reconcile"),
+    async settleSent(p) {
+      await settle(db, p.messageSid!);
+      if (p.sender) await env.SENDER.getByName(p.sender).finalize(p.cxoneMessageId!);
+    },
+    missingFromQueue: (sender, ids) => env.SENDER.getByName(sender).missing(ids),
+    async lost(p, reason) {
+      await recordDeadLetter(db, { kind: p.direction, ref: p.direction === "inbound" ? p.messageSid! : p.cxoneMessageId!, conversationId: p.conversationId, reason, attempts: 0 });
+      if (p.direction === "outbound") await refuseOutbound(env, config, p.cxoneMessageId!, "LOST", reason);
+      await markDead(db, p.id, reason);
+      log("error", "deadletter", { kind: p.direction, cxoneMessageId: p.cxoneMessageId, messageSid: p.messageSid, reason });
+    },
+    async redeliver(p) {
+      const thread = env.CONVERSATION.getByName(threadName(p.customer, p.sender!));
+      await thread.deliver(true);
+      if (!(await thread.status(p.messageSid!)).message) {
+        await this.lost(p, "the thread no longer holds this message");
+        return false;
+      }
+      return true;
+    },
+    flushReports: (now) => flushReports(db, cxone, policyFrom(config), { now }),
+    matchOrphans: () => matchOrphans(env, config),
+    dropOldOrphans: (before) => dropOrphans(db, before),
+    async closeIdle(now) {
+      let closed = 0;
+      for (const conv of await dueIdleCloses(db, now, 50)) {
+        await cxone.updateConversation(conv.id, { status: "closed" });
+        await markClosed(db, conv.id);
+        closed += 1;
+        log("info", "proactive.idle_closed", { conversationId: conv.id, campaignId: conv.campaignId });
+      }
+      return closed;
     },
   };
 }

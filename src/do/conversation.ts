@@ -253,6 +253,7 @@ export class ConversationDO extends DurableObject<Env> {
       lastError: row.last_error,
       receivedAt: row.received_at,
       checkAt: row.state === "pending" ? row.received_at + config.RECONCILE_AFTER_MINUTES * 60_000 : null,
+      first: row.synced_version === 0,
     });
   }
 

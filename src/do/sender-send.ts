@@ -11,6 +11,7 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import type { OutboundJob } from "../domain/outbound/job";
 import { classifySendError } from "../domain/outbound/outcome";
 import { flushReports } from "../domain/outbox";
+import { matchOrphans } from "../deps";
 import { report } from "../domain/receipts";
 import { asAppError } from "../errors";
 import { log } from "../log";
@@ -167,6 +168,10 @@ export class SendWork {
           { onlyFrom: ["queued", "sending"] },
         );
         reportId = await queueReport(db, row.id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }));
+        // Callbacks that beat this commit were kept as orphans: they apply now, after SENT.
+        if (reportId !== undefined) await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { ids: [reportId] });
+        reportId = undefined;
+        if (row.sid) await matchOrphans(this.env, config, row.sid);
         break;
       case "failed":
         await updateOutbound(db, row.id, { state: "failed", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
@@ -224,7 +229,9 @@ export class SendWork {
   }
 
   private settle(id: string, state: "done" | "failed" | "dead", fields: Partial<Record<"sid" | "twilio_status" | "error_code" | "last_error", string | null>>): void {
-    const keep = state === "dead" ? "payload" : "NULL";
+    // A sent message keeps its body until its final status (a carrier error may call for one
+    // more try); a dead letter keeps it for the operator's retry; a refused one needs it no more.
+    const keep = state === "failed" ? "NULL" : "payload";
     const sets = Object.keys(fields).map((k) => `${k} = ?`);
     this.sql.exec(
       `UPDATE queue SET state = ?, payload = ${keep}, ${sets.join(", ")}${sets.length ? "," : ""} version = version + 1 WHERE id = ?`,

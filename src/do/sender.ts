@@ -37,6 +37,8 @@ CREATE INDEX IF NOT EXISTS queue_dirty ON queue(seq) WHERE synced_version < vers
 
 /** Settled rows are kept (without body) this long, so a late duplicate of an id is still known. */
 const RETENTION_MS = 30 * 24 * 3600_000;
+/** A sent message's body is dropped this long after sending even if no final status came. */
+const BODY_RETENTION_MS = 24 * 3600_000;
 /** A drain hands control back to a fresh alarm this often, so no single invocation runs for ages. */
 const CHUNK_MS = 60_000;
 /** If the object dies mid-drain, this alarm brings it back. */
@@ -146,6 +148,29 @@ export class SenderDO extends DurableObject<Env> {
       .toArray();
   }
 
+  /** Of these ids, the ones this queue has never seen (the reconciler's question). */
+  async missing(ids: string[]): Promise<string[]> {
+    return ids.filter((id) => this.sql.exec("SELECT 1 FROM queue WHERE id = ?", id).toArray().length === 0);
+  }
+
+  /** One more try for a sent message after a carrier error (30008/30022), through the bucket. */
+  async requeue(id: string, delayMs: number): Promise<boolean> {
+    const at = this.clock.now() + delayMs;
+    const cursor = this.sql.exec(
+      "UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, sid = NULL, twilio_status = NULL, version = version + 1 WHERE id = ? AND state = 'done' AND payload IS NOT NULL",
+      at,
+      id,
+    );
+    if (cursor.rowsWritten === 0) return false;
+    await this.clock.soon(at);
+    return true;
+  }
+
+  /** The message has its final status: its body is no longer needed. */
+  async finalize(id: string): Promise<void> {
+    this.sql.exec("UPDATE queue SET payload = NULL WHERE id = ? AND state = 'done'", id);
+  }
+
   /** Puts a dead letter back in the queue. */
   async retry(id: string): Promise<boolean> {
     const cursor = this.sql.exec(
@@ -225,6 +250,7 @@ export class SenderDO extends DurableObject<Env> {
     }
     await Promise.allSettled([...this.sending.values()]);
     const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
+    this.sql.exec("UPDATE queue SET payload = NULL WHERE state = 'done' AND payload IS NOT NULL AND attempt_at < ?", Date.now() - BODY_RETENTION_MS);
     this.sql.exec(
       "DELETE FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version",
       Date.now() - RETENTION_MS,

@@ -3,8 +3,10 @@ import { HTTPException } from "hono/http-exception";
 import { AppError, asAppError } from "../errors";
 import { log } from "../log";
 import { healthRoutes } from "./health";
+import { adminRoutes } from "./admin";
 import { cxoneRoutes } from "./cxone";
-import { twilioRoutes } from "./twilio";
+import { inboundRoutes } from "./twilio-inbound";
+import { statusRoutes } from "./twilio-status";
 
 export type AppEnv = { Bindings: Env };
 
@@ -12,8 +14,10 @@ export type AppEnv = { Bindings: Env };
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.route("/", healthRoutes);
-  app.route("/", twilioRoutes);
+  app.route("/", inboundRoutes);
+  app.route("/", statusRoutes);
   app.route("/", cxoneRoutes);
+  app.route("/", adminRoutes);
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((err, c) => {
     const error = toAppError(err);

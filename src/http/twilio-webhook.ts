@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { requireConfig, type Ready } from "../config";
 import { AppError, forbidden } from "../errors";
 import { log } from "../log";
@@ -7,6 +8,13 @@ import type { AppEnv } from "./app";
 
 /** Twilio webhook bodies are a few KB; anything far larger is not Twilio. */
 export const TWILIO_BODY_LIMIT = 64 * 1024;
+
+export const twilioBodyLimit = bodyLimit({
+  maxSize: TWILIO_BODY_LIMIT,
+  onError: () => {
+    throw new AppError(413, "payload_too_large", `Twilio webhooks are smaller than ${TWILIO_BODY_LIMIT} bytes`);
+  },
+});
 
 export interface VerifiedWebhook {
   config: Ready;
@@ -67,4 +75,11 @@ function jsonFields(raw: string): Record<string, string | string[]> {
     else if (Array.isArray(v) && v.every((x) => typeof x === "string")) fields[k] = v;
   }
   return fields;
+}
+
+const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+/** The answer Twilio expects from a webhook that has nothing to say: 200, empty TwiML. */
+export function emptyTwiml(c: Context<AppEnv>): Response {
+  return c.body(TWIML_EMPTY, 200, { "content-type": "text/xml; charset=utf-8" });
 }

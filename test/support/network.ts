@@ -12,6 +12,8 @@ export const unhandled: string[] = [];
 export const network = defineNetwork({
   // The interceptor package's types lag msw's; at runtime this is msw's documented pairing.
   sources: [new InterceptorSource({ interceptors: [new FetchInterceptor() as never] })],
+  // MSW would print every mocked request and response (bodies, credentials) to the console.
+  context: { quiet: true },
   onUnhandledFrame: ({ frame }) => {
     const { request } = frame.data as { request: Request };
     unhandled.push(`${request.method} ${request.url}`);

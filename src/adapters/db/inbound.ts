@@ -1,7 +1,8 @@
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
-import { conversations, messages } from "./schema";
+import { conversations, messages, optOuts } from "./schema";
 
 export interface InboundRow {
   sid: string;
@@ -18,6 +19,8 @@ export interface InboundRow {
   receivedAt: number;
   /** When the reconciler should look if the message is still not in CXone by then. */
   checkAt: number | null;
+  /** The first mirror write of the message: its opt-out keyword takes effect with it. */
+  first: boolean;
 }
 
 /**
@@ -58,23 +61,27 @@ export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): 
       },
       setWhere: sql`excluded.state <> 'received'`,
     });
+  const statements: BatchItem<"sqlite">[] = [upsert];
   if (row.state === "delivered" && row.conversationId) {
-    await db.batch([
-      upsert,
+    statements.push(
       db
         .insert(conversations)
         .values({ id: row.conversationId, customer: row.customer, business: row.business, status: "active", createdAt: now, lastInboundAt: now })
         // A reply revives the thread and cancels any pending idle close of a proactive thread.
         .onConflictDoUpdate({ target: conversations.id, set: { status: "active", lastInboundAt: now, idleCloseAt: null } }),
-    ]);
-  } else if (row.state === "dead") {
-    await db.batch([
-      upsert,
-      deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now),
-    ]);
-  } else {
-    await upsert;
+    );
   }
+  if (row.state === "dead") {
+    statements.push(deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now));
+  }
+  // The keyword applies once, with the message's first write, so a replayed old STOP cannot undo a later START.
+  if (row.first && row.optOut === "stop") {
+    statements.push(db.insert(optOuts).values({ business: row.business, phone: row.customer, source: "keyword", createdAt: now }).onConflictDoNothing());
+  }
+  if (row.first && row.optOut === "start") {
+    statements.push(db.delete(optOuts).where(and(eq(optOuts.business, row.business), eq(optOuts.phone, row.customer))));
+  }
+  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
 export async function markConversationGone(db: Db, conversationId: string): Promise<void> {

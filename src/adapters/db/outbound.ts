@@ -56,10 +56,9 @@ export async function updateOutbound(db: Db, cxoneMessageId: string, patch: Outb
     .where(opts.onlyFrom ? and(where, inArray(messages.state, opts.onlyFrom)) : where);
 }
 
-/** Is this customer opted out of any of these business numbers / services? */
+/** Is this customer opted out of any of these business numbers / services (or of all: "*")? */
 export async function isSuppressed(db: Db, phone: string, businesses: (string | null | undefined)[]): Promise<boolean> {
-  const keys = [...new Set(businesses.filter((b): b is string => typeof b === "string"))];
-  if (keys.length === 0) return false;
+  const keys = [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
   const row = await db.select({ n: sql<number>`1` }).from(optOuts).where(and(eq(optOuts.phone, phone), inArray(optOuts.business, keys))).get();
   return row !== undefined;
 }

@@ -19,18 +19,22 @@ export async function queueReport(db: Db, cxoneMessageId: string, body: StatusRe
 
 export type ClaimedReport = typeof outbox.$inferSelect;
 
-/** Claims due reports (all due ones, or the listed ids); each claimed row is leased to the caller. */
+/**
+ * Claims due reports — all due ones, or those of the listed reports' messages (so an earlier
+ * report of the same message, e.g. SENT, goes first). Each claimed row is leased to the caller.
+ */
 export async function claimReports(db: Db, now: number, opts: { ids?: number[]; limit?: number } = {}): Promise<ClaimedReport[]> {
-  const due = and(eq(outbox.state, "pending"), lte(outbox.nextAttemptAt, now));
-  const target = opts.ids
-    ? and(due, sql`${outbox.id} IN (${sql.join(opts.ids.map((id) => sql`${id}`), sql`, `)})`)
-    : and(due, sql`${outbox.id} IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ${now} ORDER BY next_attempt_at LIMIT ${opts.limit ?? 100})`);
   if (opts.ids && opts.ids.length === 0) return [];
-  return db
+  const due = sql`state = 'pending' AND next_attempt_at <= ${now}`;
+  const pick = opts.ids
+    ? sql`SELECT id FROM outbox WHERE ${due} AND cxone_message_id IN (SELECT cxone_message_id FROM outbox WHERE id IN (${sql.join(opts.ids.map((id) => sql`${id}`), sql`, `)}))`
+    : sql`SELECT id FROM outbox WHERE ${due} ORDER BY next_attempt_at LIMIT ${opts.limit ?? 100}`;
+  const rows = await db
     .update(outbox)
     .set({ nextAttemptAt: now + REPORT_LEASE_MS, attempts: sql`${outbox.attempts} + 1` })
-    .where(target)
+    .where(and(eq(outbox.state, "pending"), lte(outbox.nextAttemptAt, now), sql`${outbox.id} IN (${pick})`))
     .returning();
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 export async function reportDone(db: Db, id: number): Promise<void> {

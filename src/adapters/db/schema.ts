@@ -60,6 +60,8 @@ export const messages = sqliteTable(
     segments: integer("segments"),
     encoding: text("encoding"),
     attempts: integer("attempts").notNull().default(0),
+    /** Re-sends after a carrier error (30008/30022): at most one. */
+    carrierRetries: integer("carrier_retries").notNull().default(0),
     lastError: text("last_error"),
     errorCode: text("error_code"),
     /** Inbound opt-out keyword handling: "stop" or "start". */

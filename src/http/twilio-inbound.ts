@@ -1,20 +1,13 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { AppError } from "../errors";
 import { threadName, type InboundMessage } from "../domain/inbound";
+import { detectKeyword, keywordFromOptOutType } from "../domain/compliance/keywords";
 import { countSegments } from "../domain/compliance/segments";
 import { log } from "../log";
-import { isE164 } from "../domain/compliance/e164";
 import type { AppEnv } from "./app";
+import { e164, sid, single } from "./twilio-fields";
 import { parseOr400 } from "./validate";
-import { TWILIO_BODY_LIMIT, verifyTwilioWebhook } from "./twilio-webhook";
-
-// A repeated name arrives as an array: say so, rather than "expected string".
-const text = () => z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must appear once") });
-const e164 = text().refine(isE164, "must be an E.164 number (+ and 8–15 digits)");
-const sid = (prefix: string) => text().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a Twilio SID (${prefix}…)`);
-const single = text();
+import { emptyTwiml, twilioBodyLimit, verifyTwilioWebhook } from "./twilio-webhook";
 
 /** Twilio's "a message comes in" fields that the bridge uses; others are ignored. */
 const InboundForm = z.object({
@@ -25,16 +18,8 @@ const InboundForm = z.object({
   NumMedia: z.coerce.number().int().min(0).max(10).default(0),
   NumSegments: z.coerce.number().int().min(1).max(50).optional(),
   MessagingServiceSid: sid("MG").optional(),
+  OptOutType: single.max(20).optional(),
 });
-
-const limit = bodyLimit({
-  maxSize: TWILIO_BODY_LIMIT,
-  onError: () => {
-    throw new AppError(413, "payload_too_large", `Twilio webhooks are smaller than ${TWILIO_BODY_LIMIT} bytes`);
-  },
-});
-
-const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
 const mediaUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
@@ -49,7 +34,7 @@ function mediaOf(fields: Record<string, string | string[]>, count: number) {
   return Array.from({ length: count }, (_, i) => ({ url: parsed[`MediaUrl${i}`]!, contentType: parsed[`MediaContentType${i}`]! }));
 }
 
-export const twilioRoutes = new Hono<AppEnv>().post("/twilio/inbound", limit, async (c) => {
+export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBodyLimit, async (c) => {
   const started = Date.now();
   const { fields } = await verifyTwilioWebhook(c, "inbound");
   const form = parseOr400(InboundForm, fields);
@@ -63,6 +48,8 @@ export const twilioRoutes = new Hono<AppEnv>().post("/twilio/inbound", limit, as
     receivedAt: new Date(started).toISOString(),
     ...(form.MessagingServiceSid ? { messagingServiceSid: form.MessagingServiceSid } : {}),
   };
+  const keyword = keywordFromOptOutType(form.OptOutType) ?? detectKeyword(form.Body);
+  if (keyword === "stop" || keyword === "start") msg.optOut = keyword;
   const { duplicate } = await c.env.CONVERSATION.getByName(threadName(msg.from, msg.to)).accept(msg);
   log("info", duplicate ? "inbound.duplicate" : "inbound.accepted", {
     messageSid: msg.sid,
@@ -70,6 +57,7 @@ export const twilioRoutes = new Hono<AppEnv>().post("/twilio/inbound", limit, as
     to: msg.to,
     segments: msg.segments,
     latencyMs: Date.now() - started,
+    ...(msg.optOut ? { kind: `opt-${msg.optOut === "stop" ? "out" : "in"}` } : {}),
   });
-  return c.body(TWIML_EMPTY, 200, { "content-type": "text/xml; charset=utf-8" });
+  return emptyTwiml(c);
 });

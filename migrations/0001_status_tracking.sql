@@ -1,0 +1,1 @@
+ALTER TABLE `messages` ADD `carrier_retries` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,58 @@
+import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import type { TwilioStatus } from "../../domain/status";
+import type { Db } from "./client";
+import { messages, statusEvents } from "./schema";
+
+export async function outboundBySid(db: Db, sid: string) {
+  return db.select().from(messages).where(and(eq(messages.messageSid, sid), eq(messages.direction, "outbound"))).get();
+}
+
+export async function recordStatusEvent(db: Db, e: { sid: string; status: string; errorCode?: string; at: number; matched: boolean }): Promise<void> {
+  await db.insert(statusEvents).values({ messageSid: e.sid, status: e.status, errorCode: e.errorCode ?? null, receivedAt: e.at, matched: e.matched });
+}
+
+/** Moves a message to `next` only from one of `from`: one atomic statement, so racing callbacks cannot undo each other. */
+export async function advanceStatus(db: Db, sid: string, next: TwilioStatus, from: TwilioStatus[], errorCode: string | undefined, now = Date.now()): Promise<boolean> {
+  const rows = await db
+    .update(messages)
+    .set({ twilioStatus: next, ...(errorCode ? { errorCode } : {}), updatedAt: now })
+    .where(and(eq(messages.messageSid, sid), or(isNull(messages.twilioStatus), inArray(messages.twilioStatus, from))))
+    .returning({ id: messages.id });
+  return rows.length > 0;
+}
+
+/** A message with its final word: nothing left for the reconciler. */
+export async function settle(db: Db, sid: string, now = Date.now()): Promise<void> {
+  await db.update(messages).set({ state: "settled", checkAt: null, updatedAt: now }).where(eq(messages.messageSid, sid));
+}
+
+/** Back in the sender's queue for one more try after a carrier error. */
+export async function markRequeued(db: Db, cxoneMessageId: string, now = Date.now()): Promise<void> {
+  await db
+    .update(messages)
+    .set({ state: "queued", messageSid: null, twilioStatus: null, carrierRetries: sql`${messages.carrierRetries} + 1`, updatedAt: now })
+    .where(eq(messages.cxoneMessageId, cxoneMessageId));
+}
+
+export async function orphanEvents(db: Db, opts: { sid?: string; limit?: number; olderThan?: number } = {}) {
+  return db
+    .select()
+    .from(statusEvents)
+    .where(and(eq(statusEvents.matched, false), opts.sid ? eq(statusEvents.messageSid, opts.sid) : undefined, opts.olderThan ? lte(statusEvents.receivedAt, opts.olderThan) : undefined))
+    .orderBy(asc(statusEvents.id))
+    .limit(opts.limit ?? 100);
+}
+
+export async function markMatched(db: Db, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.update(statusEvents).set({ matched: true }).where(inArray(statusEvents.id, ids));
+}
+
+export async function dropOrphans(db: Db, olderThan: number): Promise<number> {
+  const rows = await db.delete(statusEvents).where(and(eq(statusEvents.matched, false), lte(statusEvents.receivedAt, olderThan))).returning({ id: statusEvents.id });
+  return rows.length;
+}
+
+export async function statusHistory(db: Db, sids: string[]) {
+  if (sids.length === 0) return [];
+  return db.select().from(statusEvents).where(inArray(statusEvents.messageSid, sids)).orderBy(asc(statusEvents.id));
+}

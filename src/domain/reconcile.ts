@@ -1,0 +1,143 @@
+import type { TwilioMessage } from "../adapters/twilio/schemas";
+import { asAppError } from "../errors";
+import { log } from "../log";
+import { isTwilioStatus, VALIDITY_WINDOW_MS } from "./status";
+import type { StatusEvent } from "./status-apply";
+
+/** A message row as the reconciler sees it. */
+export interface Pending {
+  id: number;
+  direction: "inbound" | "outbound";
+  state: string;
+  cxoneMessageId: string | null;
+  messageSid: string | null;
+  customer: string;
+  sender: string | null;
+  submittedAt: number | null;
+  conversationId: string | null;
+}
+
+export interface ReconcileDeps {
+  due(now: number, states: ("received" | "queued" | "sending" | "submitted")[], limit: number): Promise<Pending[]>;
+  recheckAt(id: number, at: number | null): Promise<void>;
+  fetchTwilio(sid: string): Promise<TwilioMessage>;
+  applyStatus(event: StatusEvent): Promise<string>;
+  /** "sent" past Twilio's validity window: no receipt beyond SENT will come. */
+  settleSent(p: Pending): Promise<void>;
+  /** Of these CXone ids, those the sender's queue has never seen. */
+  missingFromQueue(sender: string, ids: string[]): Promise<string[]>;
+  /** Claimed in D1 but never queued (and no retry came): a dead letter, FAILED to CXone. */
+  lost(p: Pending, reason: string): Promise<void>;
+  /** Pushes a thread's pending inbound messages to CXone now; false if the thread lost the message. */
+  redeliver(p: Pending): Promise<boolean>;
+  flushReports(now: number): Promise<{ sent: number; retried: number; dead: number }>;
+  matchOrphans(): Promise<number>;
+  dropOldOrphans(before: number): Promise<number>;
+  closeIdle(now: number): Promise<number>;
+}
+
+export interface ReconcileReport {
+  statusChecked: number;
+  statusFixed: number;
+  settledAsSent: number;
+  requeued: number;
+  lost: number;
+  inboundRetried: number;
+  reports: { sent: number; retried: number; dead: number };
+  orphansMatched: number;
+  orphansDropped: number;
+  idleClosed: number;
+  errors: number;
+}
+
+const BATCH = 50;
+const ORPHAN_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * One reconciliation pass (Cron Trigger and POST /admin/reconcile). Every step reads only what
+ * is due through indexed queries and is bounded, so a pass costs what is stuck, not what is stored.
+ */
+export async function reconcile(deps: ReconcileDeps, opts: { now: number; recheckMs: number }): Promise<ReconcileReport> {
+  const { now, recheckMs } = opts;
+  const r: ReconcileReport = {
+    statusChecked: 0,
+    statusFixed: 0,
+    settledAsSent: 0,
+    requeued: 0,
+    lost: 0,
+    inboundRetried: 0,
+    reports: { sent: 0, retried: 0, dead: 0 },
+    orphansMatched: 0,
+    orphansDropped: 0,
+    idleClosed: 0,
+    errors: 0,
+  };
+  const guard = async (what: string, step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (err) {
+      r.errors += 1;
+      log("warn", "reconcile.error", { kind: what, reason: asAppError(err).detail ?? asAppError(err).publicMessage });
+    }
+  };
+
+  // Sent, but no final status came: ask Twilio (a lost or dropped callback).
+  for (const p of await deps.due(now, ["submitted"], BATCH)) {
+    await guard("status", async () => {
+      r.statusChecked += 1;
+      const twilio = await deps.fetchTwilio(p.messageSid!);
+      if (isTwilioStatus(twilio.status)) {
+        const applied = await deps.applyStatus({ sid: p.messageSid!, status: twilio.status, errorCode: twilio.error_code ? String(twilio.error_code) : undefined, at: now });
+        if (applied === "final" || applied === "updated") {
+          r.statusFixed += 1;
+          log("info", "reconcile.fixed", { cxoneMessageId: p.cxoneMessageId, messageSid: p.messageSid, status: twilio.status, kind: "status" });
+        }
+        if (applied === "requeued") r.requeued += 1;
+        if (applied === "final" || applied === "requeued") return;
+      }
+      if (p.submittedAt !== null && now - p.submittedAt > VALIDITY_WINDOW_MS) {
+        await deps.settleSent(p);
+        r.settledAsSent += 1;
+        log("info", "reconcile.fixed", { cxoneMessageId: p.cxoneMessageId, messageSid: p.messageSid, status: "sent", kind: "validity-window" });
+      } else await deps.recheckAt(p.id, now + recheckMs);
+    });
+  }
+
+  // Claimed but maybe never queued: ask each sender's queue about its stale ids at once.
+  const stale = await deps.due(now, ["queued", "sending"], BATCH);
+  const bySender = new Map<string, Pending[]>();
+  for (const p of stale) if (p.sender && p.cxoneMessageId) bySender.set(p.sender, [...(bySender.get(p.sender) ?? []), p]);
+  for (const [sender, rows] of bySender) {
+    await guard("queue", async () => {
+      const missing = new Set(await deps.missingFromQueue(sender, rows.map((p) => p.cxoneMessageId!)));
+      for (const p of rows) {
+        if (missing.has(p.cxoneMessageId!)) {
+          await deps.lost(p, "accepted but never queued, and CXone did not send it again");
+          r.lost += 1;
+        } else await deps.recheckAt(p.id, now + recheckMs);
+      }
+    });
+  }
+
+  // Inbound messages not yet in CXone: their thread tries again now.
+  for (const p of await deps.due(now, ["received"], BATCH)) {
+    await guard("inbound", async () => {
+      if (await deps.redeliver(p)) r.inboundRetried += 1;
+      else r.lost += 1;
+      await deps.recheckAt(p.id, now + recheckMs);
+    });
+  }
+
+  await guard("reports", async () => {
+    r.reports = await deps.flushReports(now);
+  });
+  await guard("orphans", async () => {
+    r.orphansMatched = await deps.matchOrphans();
+    r.orphansDropped = await deps.dropOldOrphans(now - ORPHAN_TTL_MS);
+  });
+  await guard("idle", async () => {
+    r.idleClosed = await deps.closeIdle(now);
+  });
+  log("info", "reconcile.done", { count: r.statusChecked + r.lost + r.inboundRetried + r.reports.sent, reason: JSON.stringify(r) });
+  return r;
+}

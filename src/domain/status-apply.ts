@@ -1,0 +1,81 @@
+import { log } from "../log";
+import { report } from "./receipts";
+import { advances, FINAL, predecessors, receiptFor, REQUEUE_ONCE, type TwilioStatus } from "./status";
+import type { StatusReport } from "../adapters/cxone/schemas";
+
+export interface StatusEvent {
+  sid: string;
+  status: TwilioStatus;
+  errorCode?: string;
+  at: number;
+}
+
+/** The outbound message a status is about, as D1 knows it. */
+export interface Tracked {
+  cxoneMessageId: string;
+  sender: string | null;
+  customer: string;
+  twilioStatus: string | null;
+  carrierRetries: number;
+  conversationId: string | null;
+}
+
+export interface StatusDeps {
+  find(sid: string): Promise<Tracked | undefined>;
+  record(event: StatusEvent, matched: boolean): Promise<void>;
+  advance(sid: string, next: TwilioStatus, from: TwilioStatus[], errorCode?: string): Promise<boolean>;
+  settle(sid: string): Promise<void>;
+  receipt(cxoneMessageId: string, body: StatusReport): Promise<void>;
+  suppress(tracked: Tracked): Promise<void>;
+  /** One more try through the sender's bucket after `delayMs`; false when it cannot be done. */
+  requeue(tracked: Tracked, delayMs: number): Promise<boolean>;
+  /** The sender may forget the body now. */
+  finalize(tracked: Tracked): Promise<void>;
+}
+
+export type Applied = "orphan" | "ignored" | "updated" | "final" | "requeued";
+
+/** How long a message waits before its one retry after a carrier error. */
+export const REQUEUE_DELAY_MS = 60_000;
+
+/**
+ * Applies one Twilio status to its message: forward only, finals once. A final status becomes
+ * the CXone receipt (or, for 30008/30022, one more try through the rate bucket); 21610 puts the
+ * number on the suppression list. A status for a SID the bridge does not know (yet) is kept as
+ * an orphan for the reconciler: the send may still be committing.
+ */
+export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: "callback" | "reconcile" | "orphan"): Promise<Applied> {
+  const tracked = await deps.find(event.sid);
+  if (!tracked) {
+    if (source === "callback") await deps.record(event, false);
+    log("info", "status.orphan", { messageSid: event.sid, status: event.status });
+    return "orphan";
+  }
+  if (source === "callback") await deps.record(event, true);
+  const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };
+  if (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode))) {
+    log("info", "status.ignored", { ...ids, status: event.status, reason: `already ${tracked.twilioStatus}`, kind: source });
+    return "ignored";
+  }
+  if (!FINAL.has(event.status)) {
+    log("info", "status.updated", { ...ids, status: event.status, kind: source });
+    return "updated";
+  }
+  if (event.errorCode === "21610") await deps.suppress(tracked);
+  const failed = event.status === "undelivered" || event.status === "failed";
+  if (failed && event.errorCode && REQUEUE_ONCE.has(event.errorCode) && tracked.carrierRetries === 0) {
+    if (await deps.requeue(tracked, REQUEUE_DELAY_MS)) {
+      log("warn", "status.requeued", { ...ids, status: event.status, errorCode: event.errorCode, delayMs: REQUEUE_DELAY_MS });
+      return "requeued";
+    }
+  }
+  const cxoneStatus = receiptFor(event.status)!;
+  await deps.receipt(
+    tracked.cxoneMessageId,
+    report(cxoneStatus, new Date(event.at), { providerMessageId: event.sid, errorCode: event.errorCode, errorMessage: event.errorCode ? `Twilio error ${event.errorCode}` : undefined }),
+  );
+  await deps.settle(event.sid);
+  await deps.finalize(tracked);
+  log("info", "status.final", { ...ids, status: event.status, errorCode: event.errorCode ?? null, kind: source });
+  return "final";
+}

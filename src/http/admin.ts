@@ -1,0 +1,103 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { database } from "../adapters/db/client";
+import { messageByAnyId, messagesOfConversation, optOutsOf, removeOptOuts, reportsOf } from "../adapters/db/admin";
+import { conversationById } from "../adapters/db/conversations";
+import { deadLetterById, markRetried, openDeadLetters } from "../adapters/db/dead-letters";
+import { addOptOut } from "../adapters/db/outbound";
+import { statusHistory } from "../adapters/db/status";
+import { requireConfig } from "../config";
+import { reconcileDeps } from "../deps";
+import { isE164 } from "../domain/compliance/e164";
+import { threadName } from "../domain/inbound";
+import { reconcile } from "../domain/reconcile";
+import { AppError, unauthorized } from "../errors";
+import { log } from "../log";
+import { retryDeadLetter } from "./admin-retry";
+import type { AppEnv } from "./app";
+import { hasBearer } from "./auth";
+import { parseOr400, validated } from "./validate";
+
+const Phone = z.object({ phone: z.string().refine(isE164, "must be an E.164 number (+ and 8–15 digits)") });
+const Business = z.string().refine((v) => v === "*" || isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number, an MG SID or *");
+
+/** The operator's view (SPEC §3 /admin/*): bearer ADMIN_TOKEN, compared in constant time. */
+export const adminRoutes = new Hono<AppEnv>()
+  .use("/admin/*", async (c, next) => {
+    const config = requireConfig(c.env, "admin");
+    if (!hasBearer(c, config.ADMIN_TOKEN)) throw unauthorized("the admin API needs Authorization: Bearer <ADMIN_TOKEN>");
+    await next();
+  })
+  .get("/admin/messages/:id", async (c) => {
+    const db = database(c.env.DB);
+    const row = await messageByAnyId(db, c.req.param("id"));
+    if (!row) throw new AppError(404, "not_found", "no message with that CXone id or MessageSid");
+    const queue =
+      row.direction === "outbound" && row.sender && row.cxoneMessageId
+        ? ((await c.env.SENDER.getByName(row.sender).inspect(row.cxoneMessageId)) ?? null)
+        : row.direction === "inbound" && row.sender && row.messageSid
+          ? ((await c.env.CONVERSATION.getByName(threadName(row.customer, row.sender)).status(row.messageSid)).message ?? null)
+          : null;
+    return c.json({
+      message: row,
+      statusHistory: row.messageSid ? await statusHistory(db, [row.messageSid]) : [],
+      reports: row.cxoneMessageId && row.direction === "outbound" ? (await reportsOf(db, row.cxoneMessageId)).map(({ payload: _p, ...r }) => r) : [],
+      queue,
+    });
+  })
+  .get("/admin/conversations/:conversationId", async (c) => {
+    const db = database(c.env.DB);
+    const id = c.req.param("conversationId");
+    const conversation = await conversationById(db, id);
+    const list = await messagesOfConversation(db, id);
+    if (!conversation && list.length === 0) throw new AppError(404, "not_found", "no such conversation");
+    return c.json({ conversation: conversation ?? null, messages: list });
+  })
+  .get("/admin/dead-letters", async (c) => {
+    const limit = parseOr400(z.coerce.number().int().min(1).max(500).default(100), c.req.query("limit"));
+    return c.json({ deadLetters: await openDeadLetters(database(c.env.DB), limit) });
+  })
+  .post("/admin/dead-letters/:id/retry", async (c) => {
+    const id = parseOr400(z.coerce.number().int().positive({ error: "must be a dead letter id" }), c.req.param("id"));
+    const db = database(c.env.DB);
+    const letter = await deadLetterById(db, id);
+    if (!letter) throw new AppError(404, "not_found", "no such dead letter");
+    if (letter.state !== "open") throw new AppError(409, "already_retried", "this dead letter was retried already");
+    const result = await retryDeadLetter(c.env, requireConfig(c.env), letter);
+    await markRetried(db, id);
+    log("info", "deadletter.retried", { kind: letter.kind, reason: result.outcome });
+    return c.json({ id, kind: letter.kind, ref: letter.ref, ...result });
+  })
+  .get("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+    const { phone } = c.req.valid("param");
+    const rows = await optOutsOf(database(c.env.DB), phone);
+    return c.json({ phone, suppressed: rows.length > 0, optOuts: rows });
+  })
+  .put("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+    const { phone } = c.req.valid("param");
+    const raw = await c.req.text();
+    let body: unknown = {};
+    if (raw.trim()) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw new AppError(400, "invalid_json", "the body is not valid JSON");
+      }
+    }
+    const { business } = parseOr400(z.object({ business: Business.default("*") }).strict(), body);
+    await addOptOut(database(c.env.DB), business, phone, "admin");
+    log("info", "optout.added", { customer: phone, kind: "admin", sender: business });
+    return c.json({ phone, business, suppressed: true });
+  })
+  .delete("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+    const { phone } = c.req.valid("param");
+    const business = c.req.query("business");
+    if (business !== undefined) parseOr400(Business, business);
+    const removed = await removeOptOuts(database(c.env.DB), phone, business);
+    log("info", "optout.removed", { customer: phone, kind: "admin", count: removed });
+    return c.json({ phone, removed });
+  })
+  .post("/admin/reconcile", async (c) => {
+    const config = requireConfig(c.env);
+    return c.json(await reconcile(reconcileDeps(c.env, config), { now: Date.now(), recheckMs: config.RECONCILE_AFTER_MINUTES * 60_000 }));
+  });

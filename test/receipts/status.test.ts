@@ -1,0 +1,123 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { TEST_BINDINGS as B } from "../support/bindings";
+import { useEmulators } from "../support/emulators";
+import { d1Count, postTwilio } from "../support/inbound";
+import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
+
+const emu = useEmulators();
+const push = pusher(emu);
+
+/** A reply sent through Twilio; returns its ids. */
+async function sent(over: Parameters<typeof outboundItem>[0] = {}) {
+  const from = senderNumber();
+  const item = outboundItem({ from, ...over });
+  await push(item);
+  await settle(from);
+  const message = emu.twilio.messages().find((m) => m.to === item.to && m.body === item.body)!;
+  return { item, sid: message.sid, from };
+}
+
+const reports = (id: string) => (emu.cxone.state.reports.get(id) ?? []).map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
+const twilioStatus = async (sid: string) => (await env.DB.prepare("SELECT twilio_status AS s, state FROM messages WHERE message_sid = ?").bind(sid).first<{ s: string; state: string }>())!;
+const callback = (sid: string, status: string, errorCode?: number) => emu.twilio.sendStatus(sid, status, errorCode);
+
+describe("Twilio status callbacks", () => {
+  it("walks a message forward and turns only the final state into a receipt", async () => {
+    const { item, sid } = await sent();
+    for (const status of ["queued", "sending", "sent"]) {
+      expect(await callback(sid, status)).toBe(200);
+      expect((await twilioStatus(sid)).s).toBe(status);
+      expect(reports(item.id)).toEqual([["SENT", null]]);
+    }
+    expect(await callback(sid, "delivered")).toBe(200);
+    expect(await twilioStatus(sid)).toEqual({ s: "delivered", state: "settled" });
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    expect(emu.cxone.state.reports.get(item.id)![1]!.body.deliveryReceipt.providerMessageId).toBe(sid);
+  });
+
+  it("ignores a duplicate final callback: one receipt", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "delivered");
+    await callback(sid, "delivered");
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+  });
+
+  it("never moves a message back: delivered, then a late sending and sent", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "delivered");
+    await callback(sid, "sending");
+    await callback(sid, "sent");
+    expect((await twilioStatus(sid)).s).toBe("delivered");
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+  });
+
+  it("lets read follow delivered, without another receipt", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "delivered");
+    await callback(sid, "read");
+    expect((await twilioStatus(sid)).s).toBe("read");
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+  });
+
+  it.each([
+    ["undelivered", 30003, "UNDELIVERABLE"],
+    ["failed", 30007, "FAILED"],
+    ["canceled", undefined, "FAILED"],
+  ] as const)("reports %s (%s) as %s, carrying the Twilio error code", async (status, code, receipt) => {
+    const { item, sid } = await sent();
+    await callback(sid, "sent");
+    await callback(sid, status, code);
+    expect(reports(item.id)).toEqual([["SENT", null], [receipt, code === undefined ? null : String(code)]]);
+    // A final state is final: delivered afterwards changes nothing.
+    await callback(sid, "delivered");
+    expect((await twilioStatus(sid)).s).toBe(status);
+  });
+
+  it("refuses a forged callback with 403 and changes nothing", async () => {
+    const { item, sid } = await sent();
+    const res = await postTwilio(
+      "/twilio/status",
+      { MessageSid: sid, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID },
+      { token: "forged-token" },
+    );
+    expect(res.status).toBe(403);
+    expect((await twilioStatus(sid)).s).not.toBe("delivered");
+    expect(reports(item.id)).toEqual([["SENT", null]]);
+  });
+
+  it("answers 200 for a MessageSid it does not know, and keeps it for the reconciler", async () => {
+    const unknown = `SM${"ab".repeat(16)}`;
+    const res = await postTwilio("/twilio/status", { MessageSid: unknown, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID });
+    expect(res.status).toBe(200);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ? AND matched = 0", unknown)).toBe(1);
+  });
+
+  it("answers a callback with a bad status with 400", async () => {
+    const res = await postTwilio("/twilio/status", { MessageSid: `SM${"cd".repeat(16)}`, MessageStatus: "exploded", AccountSid: B.TWILIO_ACCOUNT_SID });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ message: expect.stringContaining("MessageStatus") });
+  });
+
+  it("sends once more after a carrier filtering error (30008), through the bucket, then fails", async () => {
+    const { item, sid, from } = await sent();
+    await callback(sid, "undelivered", 30008);
+    expect(reports(item.id)).toEqual([["SENT", null]]);
+    await settle(from);
+    const attempts = emu.twilio.messages().filter((m) => m.to === item.to);
+    expect(attempts).toHaveLength(2);
+    const second = attempts[1]!.sid;
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND message_sid = ? AND carrier_retries = 1", item.id, second)).toBe(1);
+    await callback(second, "undelivered", 30008);
+    await settle(from);
+    expect(emu.twilio.messages().filter((m) => m.to === item.to)).toHaveLength(2);
+    expect(reports(item.id)).toEqual([["SENT", null], ["UNDELIVERABLE", "30008"]]);
+  });
+
+  it("puts the number on the suppression list when a callback says 21610", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "failed", 21610);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM opt_outs WHERE phone = ?", item.to)).toBe(1);
+    expect(reports(item.id)).toEqual([["SENT", null], ["FAILED", "21610"]]);
+  });
+});
