@@ -7,11 +7,14 @@ export interface StackOptions {
   emulatorEnv?: Record<string, string>;
   tickSeconds?: number;
   quiet?: boolean;
+  /** Where quiet runs write bridge.log and emulators.log (default: <persistTo>/logs). */
+  logDir?: string;
   emulators?: boolean;
 }
 export interface Stack {
   port: number;
   bridgeUrl: string;
+  adminToken?: string;
   twilioUrl: string;
   cxoneUrl: string;
   tick(): Promise<number>;

@@ -4,7 +4,8 @@
  * fire crons by itself). Used by `npm run dev` and by the scripts and tests that need real HTTP.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
 
@@ -44,7 +45,10 @@ export async function startStack(opts = {}) {
   const twilioPort = opts.twilioPort ?? 8788;
   const cxonePort = opts.cxonePort ?? 8789;
   const quiet = opts.quiet ?? false;
-  const io = quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"];
+  // Quiet runs write to files: an unread pipe would stall wrangler once its buffer fills.
+  const logDir = opts.logDir ?? (opts.persistTo ? join(opts.persistTo, "logs") : ".tmp/logs");
+  if (quiet) mkdirSync(logDir, { recursive: true });
+  const io = (name) => (quiet ? ["ignore", openSync(join(logDir, `${name}.log`), "a"), openSync(join(logDir, `${name}.log`), "a")] : ["ignore", "inherit", "inherit"]);
   const children = [];
   const vars = {
     PUBLIC_BASE_URL: `http://localhost:${port}`,
@@ -59,13 +63,13 @@ export async function startStack(opts = {}) {
   if (opts.emulators !== false) {
     const emulators = spawn("npx", ["tsx", "emulators/server.ts"], {
       env: { ...env, BRIDGE_URL: `http://localhost:${port}`, EMU_TWILIO_PORT: String(twilioPort), EMU_CXONE_PORT: String(cxonePort), ...vars, ...opts.emulatorEnv },
-      stdio: io,
+      stdio: io("emulators"),
     });
     children.push(emulators);
     await Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]);
   }
 
-  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, io });
+  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, io: io("bridge") });
   children.push(bridge.child);
   await waitFor(`http://localhost:${port}/healthz`, 90_000);
 
@@ -82,7 +86,7 @@ export async function startStack(opts = {}) {
     /** Kills wrangler dev and starts it again on the same local state (restart tests, the soak). */
     async restartBridge() {
       await bridge.stop();
-      const next = startBridge({ port, vars, persistTo: opts.persistTo, io });
+      const next = startBridge({ port, vars, persistTo: opts.persistTo, io: io("bridge") });
       bridge.child = next.child;
       bridge.stop = next.stop;
       children.push(next.child);

@@ -74,6 +74,19 @@ export class SendWork {
       .toArray()[0];
   }
 
+  /**
+   * Checked when a message becomes next in line, a slot before it leaves, so that no D1 read sits
+   * between the slot and the send: a STOP that arrived while this message waited wins.
+   */
+  async refuseIfSuppressed(row: QueueRow): Promise<boolean> {
+    const job = JSON.parse(row.payload!) as OutboundJob;
+    if (!(await isSuppressed(database(this.env.DB), job.to, [job.business, job.from, job.messagingServiceSid]))) return false;
+    this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: "the recipient opted out" });
+    log("info", "outbound.refused", { cxoneMessageId: row.id, conversationId: row.conversation_id, reason: "OPTED_OUT", to: job.to });
+    await this.mirror(this.row(row.id)!);
+    return true;
+  }
+
   /** Hands one message to Twilio. `now` is the slot the bucket gave it. */
   async dispatch(row: QueueRow, now: number, twilio: TwilioApi): Promise<void> {
     // Durable before the request leaves (output gate): a restart finds it "inflight", then asks Twilio.
@@ -85,22 +98,16 @@ export class SendWork {
     );
     const job = JSON.parse(row.payload!) as OutboundJob;
     const config = requireConfig(this.env);
-    const db = database(this.env.DB);
     try {
-      // Checked at the last moment: a STOP that arrived while this message waited wins.
-      if (await isSuppressed(db, job.to, [job.business, job.from, job.messagingServiceSid])) {
-        this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: "the recipient opted out" });
-      } else {
-        const sent = await twilio.send({
-          to: job.to,
-          body: job.body,
-          from: job.from,
-          messagingServiceSid: job.messagingServiceSid,
-          mediaUrls: job.mediaUrls,
-          statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
-        });
-        this.accepted(row.id, sent, "outbound.sent");
-      }
+      const sent = await twilio.send({
+        to: job.to,
+        body: job.body,
+        from: job.from,
+        messagingServiceSid: job.messagingServiceSid,
+        mediaUrls: job.mediaUrls,
+        statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+      });
+      this.accepted(row.id, sent, "outbound.sent");
     } catch (err) {
       await this.attemptFailed(row, job, err);
     }

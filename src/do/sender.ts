@@ -139,11 +139,12 @@ export class SenderDO extends DurableObject<Env> {
     return rest;
   }
 
-  /** When each accepted message was handed to Twilio, for throughput checks. */
-  async dispatchLog(): Promise<{ id: string; at: number; segments: number; conversationId: string }[]> {
+  /** When the latest accepted messages were handed to Twilio, oldest first (throughput checks, admin). */
+  async dispatchLog(limit = 2_000): Promise<{ id: string; at: number; segments: number; conversationId: string }[]> {
     return this.sql
       .exec<{ id: string; at: number; segments: number; conversationId: string }>(
-        "SELECT id, dispatched_at AS at, cost AS segments, conversation_id AS conversationId FROM queue WHERE state = 'done' ORDER BY dispatched_at, seq",
+        "SELECT * FROM (SELECT id, dispatched_at AS at, cost AS segments, conversation_id AS conversationId FROM queue WHERE state = 'done' AND dispatched_at IS NOT NULL ORDER BY dispatched_at DESC LIMIT ?) ORDER BY at",
+        limit,
       )
       .toArray();
   }
@@ -230,6 +231,7 @@ export class SenderDO extends DurableObject<Env> {
         await this.pause(Promise.race(this.sending.values()));
         continue;
       }
+      if (head.ready_at === null && (await this.work.refuseIfSuppressed(head))) continue;
       const readyAt = head.ready_at ?? this.reserve(head, now);
       if (readyAt > now) {
         // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.

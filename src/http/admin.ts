@@ -97,6 +97,11 @@ export const adminRoutes = new Hono<AppEnv>()
     log("info", "optout.removed", { customer: phone, kind: "admin", count: removed });
     return c.json({ phone, removed });
   })
+  .get("/admin/senders/:sender", async (c) => {
+    const sender = parseOr400(Business.refine((v) => v !== "*", "must be a sender number or MG SID"), c.req.param("sender"));
+    const stub = c.env.SENDER.getByName(sender);
+    return c.json({ ...(await stub.stats()), sent: await stub.dispatchLog() });
+  })
   .post("/admin/reconcile", async (c) => {
     const config = requireConfig(c.env);
     return c.json(await reconcile(reconcileDeps(c.env, config), { now: Date.now(), recheckMs: config.RECONCILE_AFTER_MINUTES * 60_000 }));
