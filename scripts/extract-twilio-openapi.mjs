@@ -1,36 +1,78 @@
 /**
- * Writes emulators/twilio/openapi-subset.ts from Twilio's own OpenAPI description of its REST
- * API (twilio_api_v2010.json, MIT — see emulators/twilio/OPENAPI-LICENSE): just what the
- * emulator checks requests and shapes answers against.
+ * Writes emulators/twilio/openapi-subset.ts from Twilio's own OpenAPI description of its 2010
+ * REST API (twilio_api_v2010.json from twilio/twilio-oai, MIT), keeping only what the Messages
+ * emulator checks requests and shapes answers against, and copies the description's licence
+ * next to it. Rerun it when the description is updated; the subset is never edited by hand.
  *
  *   node scripts/extract-twilio-openapi.mjs [path/to/twilio_api_v2010.json]
+ *
+ * The licence is read from twilio-oai.LICENSE beside the description.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const source = process.argv[2] ?? "../shared/reference/twilio_api_v2010.json";
-const api = JSON.parse(readFileSync(source, "utf8"));
-const list = api.paths["/2010-04-01/Accounts/{AccountSid}/Messages.json"];
-const create = list.post.requestBody.content["application/x-www-form-urlencoded"].schema;
-const message = api.components.schemas["api.v2010.account.message"];
-const page = list.get.responses["200"].content["application/json"].schema;
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const source = resolve(process.argv[2] ?? join(repo, "../shared/reference/twilio_api_v2010.json"));
+const raw = readFileSync(source, "utf8");
+const api = JSON.parse(raw);
 
-const kind = (p) => (p.$ref ? p.$ref.split("/").pop() : p.type === "array" ? `${p.items.type}[]` : p.type);
+const LIST = "/2010-04-01/Accounts/{AccountSid}/Messages.json";
+const INSTANCE = "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json";
+const schemas = api.components.schemas;
+
+/** The validation-relevant part of a schema; enum $refs are inlined, object $refs named. */
+function schema(s, { nullable = false } = {}) {
+  if (s.$ref) {
+    const name = s.$ref.split("/").pop();
+    const target = schemas[name];
+    if (!target.enum) return { ref: name };
+    return schema({ ...target, nullable: s.nullable }, { nullable });
+  }
+  const out = { type: s.type };
+  for (const key of ["format", "pattern", "enum", "minimum", "maximum"]) if (s[key] !== undefined) out[key] = s[key];
+  if (s.items) out.items = schema(s.items);
+  // Response properties say whether null is allowed; request fields never carry null.
+  if (nullable) out.nullable = Boolean(s.nullable);
+  return out;
+}
+const properties = (object, opts) => Object.fromEntries(Object.entries(object.properties).map(([name, s]) => [name, schema(s, opts)]));
+
+const create = api.paths[LIST].post.requestBody.content["application/x-www-form-urlencoded"].schema;
+const listParams = api.paths[LIST].get.parameters.filter((p) => p.in === "query");
+const sidParam = api.paths[INSTANCE].get.parameters.find((p) => p.name === "Sid");
+const page = api.paths[LIST].get.responses["200"].content["application/json"].schema;
+
 const subset = {
-  createMessage: {
-    required: create.required,
-    fields: Object.fromEntries(Object.entries(create.properties).map(([k, p]) => [k, kind(p)])),
-  },
-  listQuery: list.get.parameters.filter((p) => p.in === "query").map((p) => p.name),
-  message: Object.fromEntries(Object.entries(message.properties).map(([k, p]) => [k, { type: kind(p), nullable: Boolean(p.nullable) }])),
-  page: Object.keys(page.properties),
-  statuses: api.components.schemas.message_enum_status.enum,
+  createMessage: { required: create.required, fields: properties(create) },
+  listMessagesQuery: Object.fromEntries(listParams.map((p) => [p.name, schema(p.schema)])),
+  messageSidPattern: sidParam.schema.pattern,
+  message: properties(schemas["api.v2010.account.message"], { nullable: true }),
+  messagePage: properties(page, { nullable: true }),
+  messageStatus: schemas.message_enum_status.enum,
 };
 
+/** JSON, with any value that fits on one line kept on one line, so the subset reads like a table. */
+function print(value, indent = "") {
+  const flat = JSON.stringify(value);
+  if (typeof value !== "object" || value === null || indent.length + flat.length <= 100) return flat;
+  const inner = indent + "  ";
+  const lines = Array.isArray(value)
+    ? value.map((v) => inner + print(v, inner))
+    : Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${print(v, inner)}`);
+  return `${Array.isArray(value) ? "[" : "{"}\n${lines.join(",\n")}\n${indent}${Array.isArray(value) ? "]" : "}"}`;
+}
+
+const sha256 = createHash("sha256").update(raw).digest("hex");
+const output = join(repo, "emulators/twilio/openapi-subset.ts");
 writeFileSync(
-  "emulators/twilio/openapi-subset.ts",
-  `// Generated by scripts/extract-twilio-openapi.mjs from Twilio's OpenAPI description
-// (twilio_api_v2010.json, MIT: emulators/twilio/OPENAPI-LICENSE). Do not edit by hand.
-export const openapi = ${JSON.stringify(subset, null, 2)} as const;
+  output,
+  `// GENERATED by \`node scripts/extract-twilio-openapi.mjs\` — do not edit by hand; rerun it.
+// Source: Twilio's OpenAPI description ${basename(source)} (twilio/twilio-oai, MIT licence,
+// see ./OPENAPI-LICENSE), sha256 ${sha256}.
+export const twilioOpenApi = ${print(subset)} as const;
 `,
 );
-console.log("wrote emulators/twilio/openapi-subset.ts");
+copyFileSync(join(dirname(source), "twilio-oai.LICENSE"), join(repo, "emulators/twilio/OPENAPI-LICENSE"));
+console.log(`wrote ${output} and OPENAPI-LICENSE from ${source}`);

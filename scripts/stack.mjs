@@ -58,12 +58,15 @@ export async function startStack(opts = {}) {
     ...opts.vars,
   };
   ensureDevVars();
+  // A stack left over from an earlier run would answer in place of this one, with its own state.
+  for (const p of [port, ...(opts.emulators === false ? [] : [twilioPort, cxonePort])]) await assertPortFree(p);
   migrate(opts.persistTo);
 
   if (opts.emulators !== false) {
     const emulators = spawn("npx", ["tsx", "emulators/server.ts"], {
       env: { ...env, BRIDGE_URL: `http://localhost:${port}`, EMU_TWILIO_PORT: String(twilioPort), EMU_CXONE_PORT: String(cxonePort), ...vars, ...opts.emulatorEnv },
       stdio: io("emulators"),
+      detached: true,
     });
     children.push(emulators);
     await Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]);
@@ -105,6 +108,14 @@ function startBridge({ port, vars, persistTo, io }) {
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, { env, stdio: io, detached: true });
   return { child, stop: () => kill(child) };
+}
+
+async function assertPortFree(port) {
+  const answered = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1_000) }).then(
+    () => true,
+    () => false,
+  );
+  if (answered) throw new Error(`port ${port} is already in use (a stack left running? try: pkill -f "wrangler dev"; pkill -f emulators/server.ts)`);
 }
 
 export async function tick(port = 8787) {

@@ -20,6 +20,15 @@ const numeric = (fallback: number, { zeroAllowed = false } = {}) =>
 const positive = (fallback: number) => numeric(fallback);
 const nonNegative = (fallback: number) => numeric(fallback, { zeroAllowed: true });
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const RawConfig = z.object({
   PUBLIC_BASE_URL: url,
   TWILIO_ACCOUNT_SID: text.refine((v) => v === undefined || /^AC[0-9a-fA-F]{32}$/.test(v), "must look like AC + 32 hex digits"),
@@ -39,7 +48,7 @@ const RawConfig = z.object({
   ADMIN_TOKEN: text,
   API_TOKEN: text,
   QUIET_HOURS: text.refine((v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v), "must look like 21:00-08:00"),
-  QUIET_HOURS_DEFAULT_TZ: text,
+  QUIET_HOURS_DEFAULT_TZ: text.refine((v) => v === undefined || isTimeZone(v), "must be an IANA time zone such as America/New_York"),
   PROACTIVE_IDLE_CLOSE_HOURS: positive(24),
   SENDER_MPS: positive(1),
   SENDER_MPS_OVERRIDES: text,

@@ -1,23 +1,29 @@
-import { cxoneClient } from "./adapters/cxone/client";
+import { cxoneClient, isUpstreamStatus } from "./adapters/cxone/client";
 import { tokenSource } from "./adapters/cxone/token-source";
 import { database } from "./adapters/db/client";
 import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId, updateOutbound } from "./adapters/db/outbound";
 import { advanceStatus, dropOrphans, markMatched, markRequeued, orphanEvents, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
-import { dueIdleCloses, markClosed } from "./adapters/db/conversations";
+import { dueIdleCloses, markClosed, postponeIdleClose } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
 import { dueChecks, markDead, nextCheck } from "./adapters/db/reconcile";
 import { twilioClient } from "./adapters/twilio/client";
 import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
+import { asAppError } from "./errors";
 import { log } from "./log";
 import { queueReport } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
-import type { AcceptDeps } from "./domain/outbound/accept";
+import { acceptOutbound, type AcceptDeps } from "./domain/outbound/accept";
+import type { ProactiveDeps } from "./domain/proactive";
+import { firstAnswer, recordProactiveConversation, rememberAnswer } from "./adapters/db/proactive";
 import { flushReports } from "./domain/outbox";
 import { report } from "./domain/receipts";
 import { isTwilioStatus } from "./domain/status";
 import { applyStatus, type StatusDeps, type Tracked } from "./domain/status-apply";
+
+/** A failed idle close is tried again after this long. */
+const IDLE_CLOSE_RETRY_MS = 10 * 60_000;
 
 /** Wires the domain's small interfaces to D1, the Durable Objects and the CXone client. */
 export function cxoneFor(env: Env, config: Ready) {
@@ -130,12 +136,37 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
     async closeIdle(now) {
       let closed = 0;
       for (const conv of await dueIdleCloses(db, now, 50)) {
-        await cxone.updateConversation(conv.id, { status: "closed" });
+        try {
+          await cxone.updateConversation(conv.id, { status: "closed" });
+        } catch (err) {
+          // Gone from CXone is as good as closed; any other failure waits its turn without
+          // holding up the conversations behind it.
+          if (!isUpstreamStatus(err, 404)) {
+            await postponeIdleClose(db, conv.id, now + IDLE_CLOSE_RETRY_MS);
+            log("warn", "reconcile.error", { conversationId: conv.id, kind: "idle-close", reason: asAppError(err).detail ?? asAppError(err).publicMessage });
+            continue;
+          }
+        }
         await markClosed(db, conv.id);
         closed += 1;
         log("info", "proactive.idle_closed", { conversationId: conv.id, campaignId: conv.campaignId });
       }
       return closed;
     },
+  };
+}
+
+export function proactiveDeps(env: Env, config: Ready): ProactiveDeps {
+  const db = database(env.DB);
+  const cxone = cxoneFor(env, config);
+  const accept = acceptDeps(env, config);
+  return {
+    firstAnswer: (key) => firstAnswer(db, key),
+    isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
+    createConversation: (body, key) => cxone.createConversation(body, key),
+    appendMessage: (id, body, key) => cxone.appendMessage(id, body, key),
+    recordConversation: (row) => recordProactiveConversation(db, row),
+    accept: (item, extra) => acceptOutbound(accept, config, item, "proactive", extra),
+    remember: (req, answer) => rememberAnswer(db, req, answer),
   };
 }

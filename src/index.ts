@@ -1,6 +1,7 @@
 import { runCron } from "./cron";
 import { createApp } from "./http/app";
 
+export { BatchDO } from "./do/batch";
 export { ConversationDO } from "./do/conversation";
 export { CxoneTokenDO } from "./do/cxone-token";
 export { PollerDO } from "./do/poller";

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { cxoneClient } from "../adapters/cxone/client";
 import { tokenSource } from "../adapters/cxone/token-source";
-import { database } from "../adapters/db/client";
+import { database, type Db } from "../adapters/db/client";
+import { newerProactive } from "../adapters/db/conversations";
 import { markConversationGone, recordInbound } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
@@ -142,10 +143,6 @@ export class ConversationDO extends DurableObject<Env> {
   }
 
   /** Binds the thread to a conversation the bridge created on the business's side (proactive). */
-  async bind(conversationId: string): Promise<void> {
-    this.meta.set("conversationId", conversationId);
-  }
-
   async status(sid?: string): Promise<InboundStatus> {
     const counts = this.sql
       .exec<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM inbound WHERE state <> 'delivered' GROUP BY state")
@@ -174,6 +171,7 @@ export class ConversationDO extends DurableObject<Env> {
     const cxone = cxoneClient(config, tokenSource(this.env));
     const db = database(this.env.DB);
     const thread: Thread = { conversationId: this.meta.get("conversationId"), generation: Number(this.meta.get("generation") ?? 0) };
+    let adopted = false;
 
     for (;;) {
       const head = this.sql.exec<Row>("SELECT * FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
@@ -183,6 +181,7 @@ export class ConversationDO extends DurableObject<Env> {
       const before = thread.conversationId;
       const started = Date.now();
       try {
+        if (!adopted) adopted = await this.adoptProactive(db, thread);
         const result = await threadInbound(cxone, thread, msg);
         this.saveThread(thread);
         if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
@@ -261,7 +260,20 @@ export class ConversationDO extends DurableObject<Env> {
     return this.sql.exec<Row>("SELECT * FROM inbound WHERE sid = ?", sid).toArray()[0];
   }
 
+  /** A business opened a proactive conversation with this customer since the thread last changed: replies go there. */
+  private async adoptProactive(db: Db, thread: Thread): Promise<true> {
+    const boundAt = Number(this.meta.get("boundAt") ?? 0);
+    const newer = await newerProactive(db, this.meta.get("customer")!, this.meta.get("business")!, boundAt);
+    if (newer) {
+      thread.conversationId = newer.id;
+      this.meta.set("boundAt", String(newer.createdAt));
+      log("info", "inbound.thread_adopted", { conversationId: newer.id });
+    }
+    return true;
+  }
+
   private saveThread(thread: Thread): void {
+    if (thread.conversationId !== this.meta.get("conversationId")) this.meta.set("boundAt", String(Date.now()));
     if (thread.conversationId) this.meta.set("conversationId", thread.conversationId);
     else this.meta.delete("conversationId");
     this.meta.set("generation", String(thread.generation));

@@ -1,6 +1,7 @@
 import { cxoneClient } from "../adapters/cxone/client";
 import { tokenSource } from "../adapters/cxone/token-source";
 import { database } from "../adapters/db/client";
+import { rebindBusiness } from "../adapters/db/conversations";
 import { addOptOut, isSuppressed, updateOutbound } from "../adapters/db/outbound";
 import { queueReport } from "../adapters/db/outbox";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
@@ -108,6 +109,10 @@ export class SendWork {
         statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
       });
       this.accepted(row.id, sent, "outbound.sent");
+      // A Messaging Service picked the number: the reply will come to that one.
+      if (job.proactive && sent.from && sent.from !== job.business) {
+        await rebindBusiness(database(this.env.DB), job.conversationId, sent.from).catch((err) => log("warn", "proactive.bind_failed", { conversationId: job.conversationId, reason: asAppError(err).detail }));
+      }
     } catch (err) {
       await this.attemptFailed(row, job, err);
     }

@@ -1,14 +1,21 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { checkSignature, parseForm } from "../../src/adapters/twilio/signature";
-import { createTwilioEmulator } from "../../emulators/twilio/app";
-import { openapi } from "../../emulators/twilio/openapi-subset";
+import { createTwilioEmulator, type TwilioEmulatorOptions } from "../../emulators/twilio/app";
+import { twilioOpenApi } from "../../emulators/twilio/openapi-subset";
 
 const ACCOUNT = `AC${"1".repeat(32)}`;
 const TOKEN = "emulator-token";
 const KEY = `SK${"2".repeat(32)}`;
-const base = `https://twilio.test/2010-04-01/Accounts/${ACCOUNT}`;
+const SERVICE = `MG${"a".repeat(32)}`;
+const API = `https://twilio.test/2010-04-01/Accounts/${ACCOUNT}`;
+const valid = { To: "+14155550100", From: "+15550001000", Body: "hi", StatusCallback: "https://bridge.example/twilio/status" };
 
-function emulator() {
+// Bodies are decoded by hand: workerd warns on .text() of a form body.
+const textOf = async (r: Request | Response) => new TextDecoder().decode(await r.clone().arrayBuffer());
+const formOf = async (r: Request) => Object.fromEntries(new URLSearchParams(await textOf(r)));
+
+/** An emulator whose webhooks and callbacks land in `captured` instead of the network. */
+function emulator(options: Partial<TwilioEmulatorOptions> = {}) {
   const captured: Request[] = [];
   const emu = createTwilioEmulator({
     accountSid: ACCOUNT,
@@ -17,126 +24,302 @@ function emulator() {
     bridgeUrl: "https://bridge.example",
     fetch: async (input, init) => {
       captured.push(new Request(input as RequestInfo, init));
-      return new Response("<Response/>", { status: 200 });
+      return new Response("<Response></Response>", { status: 200, headers: { "content-type": "text/xml" } });
     },
+    ...options,
   });
   return { emu, captured };
 }
+type Emu = ReturnType<typeof emulator>["emu"];
 
 const basic = (user = ACCOUNT, secret = TOKEN) => `Basic ${btoa(`${user}:${secret}`)}`;
-function create(emu: ReturnType<typeof emulator>["emu"], fields: Record<string, string> | URLSearchParams, auth = basic(), url = `${base}/Messages.json`) {
-  return emu.app.fetch(
-    new Request(url, { method: "POST", headers: { authorization: auth, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields) }),
-  );
-}
-const valid = { To: "+14155550100", From: "+15550001000", Body: "hi", StatusCallback: "https://bridge.example/twilio/status" };
+const create = (emu: Emu, fields: Record<string, string> | URLSearchParams, auth = basic(), url = `${API}/Messages.json`) =>
+  emu.app.fetch(new Request(url, { method: "POST", headers: { authorization: auth, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields) }));
+const get = (emu: Emu, url: string) => emu.app.fetch(new Request(url.startsWith("/") ? `https://twilio.test${url}` : url, { headers: { authorization: basic() } }));
+type Page = { messages: { sid: string; body: string }[]; next_page_uri: string | null; previous_page_uri: string | null } & Record<string, unknown>;
+const list = async (emu: Emu, query: string) => (await (await get(emu, `${API}/Messages.json?${query}`)).json()) as Page;
 
-describe("the Twilio emulator, against Twilio's OpenAPI description", () => {
+type Schema = { readonly type: string; readonly nullable: boolean; readonly enum?: readonly string[]; readonly pattern?: string; readonly format?: string };
+const RFC2822 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
+/** The properties of `json` that break their OpenAPI schema (type, null, enum, pattern, RFC 2822 dates). */
+function violations(json: Record<string, unknown>, schemas: Record<string, Schema>): string[] {
+  return Object.entries(schemas)
+    .filter(([name, s]) => {
+      const v = json[name];
+      if (v === null) return !s.nullable;
+      const typed = { string: typeof v === "string", integer: Number.isInteger(v), object: typeof v === "object", array: Array.isArray(v) }[s.type];
+      if (!typed) return true;
+      if (typeof v !== "string") return false;
+      return (s.enum && !s.enum.includes(v)) || (s.pattern && !new RegExp(s.pattern).test(v)) || (s.format === "date-time-rfc-2822" && !RFC2822.test(v));
+    })
+    .map(([name]) => name);
+}
+
+describe("the Twilio emulator's API, against Twilio's OpenAPI description", () => {
   it.each([
     ["the account's auth token", basic()],
     ["an API key", basic(KEY, "key-secret")],
-  ])("creates a message with %s and answers exactly the OpenAPI message properties", async (_name, auth) => {
+  ])("creates a message authenticated with %s, answering exactly the OpenAPI message schema", async (_name, auth) => {
     const { emu } = emulator();
     const res = await create(emu, valid, auth);
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(Object.keys(openapi.message).sort());
-    expect(body).toMatchObject({ to: "+14155550100", from: "+15550001000", status: "queued", num_segments: "1", direction: "outbound-api" });
+    expect(Object.keys(body).sort()).toEqual(Object.keys(twilioOpenApi.message).sort());
+    expect(violations(body, twilioOpenApi.message)).toEqual([]);
+    expect(body).toMatchObject({ to: valid.To, from: valid.From, body: "hi", status: "queued", num_segments: "1", num_media: "0", direction: "outbound-api", price: null, error_code: null });
     expect(body.sid).toMatch(/^SM[0-9a-f]{32}$/);
-    expect(openapi.statuses).toContain(body.status);
+    expect(body.uri).toBe(`/2010-04-01/Accounts/${ACCOUNT}/Messages/${body.sid}.json`);
+    expect(emu.messages()).toMatchObject([{ sid: body.sid, status_callback: valid.StatusCallback }]);
   });
 
   it.each([
-    ["a wrong token", basic(ACCOUNT, "nope"), `${base}/Messages.json`],
+    ["a wrong token", basic(ACCOUNT, "nope"), `${API}/Messages.json`],
+    ["an API key with a wrong secret", basic(KEY, "nope"), `${API}/Messages.json`],
     ["another account in the path", basic(), `https://twilio.test/2010-04-01/Accounts/AC${"3".repeat(32)}/Messages.json`],
-    ["no credentials", "", `${base}/Messages.json`],
+    ["no credentials", "", `${API}/Messages.json`],
+    ["credentials that are not base64", "Basic %%%", `${API}/Messages.json`],
   ])("refuses %s with 401 and Twilio's error 20003", async (_name, auth, url) => {
     const { emu } = emulator();
     const res = await create(emu, valid, auth, url);
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ code: 20003, status: 401 });
+    expect(await res.json()).toEqual({ code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status: 401 });
+    expect(emu.messages()).toEqual([]);
   });
 
-  it.each([
-    ["no To", { From: "+15550001000", Body: "x" }, 21604],
+  const media = (n: number) => Array.from({ length: n }, (_, i): [string, string] => ["MediaUrl", `https://m.example/${i}.jpg`]);
+  it.each<[string, Record<string, string> | [string, string][], number]>([
+    ["no To", { From: valid.From, Body: "x" }, 21604],
+    ["an empty To", { ...valid, To: "" }, 21604],
     ["a To that is not E.164", { ...valid, To: "4155550100" }, 21211],
-    ["no From and no MessagingServiceSid", { To: "+14155550100", Body: "x" }, 21603],
-    ["no Body, MediaUrl or ContentSid", { To: "+14155550100", From: "+15550001000" }, 21602],
+    ["no From and no MessagingServiceSid", { To: valid.To, Body: "x" }, 21603],
+    ["a From that is not E.164", { ...valid, From: "555-0100" }, 21212],
+    ["no Body, MediaUrl or ContentSid", { To: valid.To, From: valid.From }, 21602],
     ["a body over 1600 characters", { ...valid, Body: "x".repeat(1601) }, 21617],
-    ["a field the API does not have", { ...valid, Bodyy: "typo" }, 20001],
-    ["a malformed MessagingServiceSid", { To: "+14155550100", MessagingServiceSid: "MG1", Body: "x" }, 21701],
+    ["a MessagingServiceSid not matching ^MG[0-9a-fA-F]{32}$", { To: valid.To, MessagingServiceSid: "MG1", Body: "x" }, 21701],
+    ["a StatusCallback that is not a URL", { ...valid, StatusCallback: "bridge/status" }, 21609],
+    ["a MediaUrl that is not a URL", [["To", valid.To], ["From", valid.From], ["MediaUrl", "not a url"]], 21620],
+    ["eleven MediaUrls", [["To", valid.To], ["From", valid.From], ...media(11)], 21623],
+    ["a field CreateMessageRequest does not have", { ...valid, Bodyy: "typo" }, 20001],
+    ["a boolean field that is not a boolean", { ...valid, SmartEncoded: "yes" }, 20001],
+    ["an enum field outside its enum", { ...valid, ContentRetention: "forever" }, 20001],
+    ["an integer field that is not an integer", { ...valid, ValidityPeriod: "1.5" }, 20001],
+    ["a repeated field that is not an array", [...Object.entries(valid), ["Body", "again"]], 20001],
   ])("refuses %s with 400 and code %i", async (_name, fields, code) => {
     const { emu } = emulator();
-    const res = await create(emu, fields as Record<string, string>);
+    const res = await create(emu, new URLSearchParams(fields));
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code, status: 400 });
+    expect(await res.json()).toMatchObject({ code, status: 400, more_info: `https://www.twilio.com/docs/errors/${code}` });
     expect(emu.messages()).toEqual([]);
+  });
+
+  it("reads parameters only from a form body, as Twilio does", async () => {
+    const { emu } = emulator();
+    const res = await emu.app.fetch(new Request(`${API}/Messages.json`, { method: "POST", headers: { authorization: basic(), "content-type": "application/json" }, body: JSON.stringify(valid) }));
+    expect(await res.json()).toMatchObject({ status: 400, code: 21604 });
   });
 
   it("refuses an unsubscribed recipient with 21610", async () => {
     const { emu } = emulator();
     emu.unsubscribe(valid.To);
     const res = await create(emu, valid);
+    expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 21610 });
   });
 
-  it("accepts repeated MediaUrl and a Messaging Service", async () => {
+  it("counts segments, characters (not UTF-16 units) for the 1600 limit, repeated MediaUrl, and a Messaging Service", async () => {
     const { emu } = emulator();
-    const form = new URLSearchParams({ To: valid.To, MessagingServiceSid: `MG${"a".repeat(32)}` });
-    form.append("MediaUrl", "https://m.example/1.jpg");
-    form.append("MediaUrl", "https://m.example/2.jpg");
+    const segments = async (Body: string) => ((await (await create(emu, { ...valid, Body })).json()) as { num_segments: string }).num_segments;
+    expect(await segments("x".repeat(160))).toBe("1");
+    expect(await segments("x".repeat(161))).toBe("2");
+    expect(await segments("é€".repeat(35))).toBe("1");
+    expect(await segments(`${"x".repeat(69)}👋`)).toBe("2");
+    expect((await create(emu, { ...valid, Body: "👋".repeat(1600) })).status).toBe(201);
+
+    const form = new URLSearchParams({ To: valid.To, MessagingServiceSid: SERVICE });
+    for (const [k, v] of media(2)) form.append(k, v);
     const body = (await (await create(emu, form)).json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: "accepted", num_media: "2", messaging_service_sid: `MG${"a".repeat(32)}` });
+    expect(body).toMatchObject({ status: "accepted", num_media: "2", num_segments: "1", messaging_service_sid: SERVICE, from: "+15005550006" });
+    expect(body.sid).toMatch(/^MM[0-9a-f]{32}$/);
+    expect(violations(body, twilioOpenApi.message)).toEqual([]);
+    expect(emu.messages().at(-1)!.media_urls).toEqual(["https://m.example/0.jpg", "https://m.example/1.jpg"]);
   });
 
-  it("fetches by SID, lists with To/From/DateSent>= filters, pages, and answers 404 in Twilio's format", async () => {
+  it("fetches by SID, and answers an unknown or malformed SID with 404 in Twilio's format", async () => {
+    const { emu } = emulator();
+    await create(emu, valid);
+    const sid = emu.messages()[0]!.sid;
+    const one = await get(emu, `${API}/Messages/${sid}.json`);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ sid, body: "hi", status: "queued" });
+    for (const missing of [`SM${"0".repeat(32)}`, "SM1", sid.toLowerCase()]) {
+      const res = await get(emu, `${API}/Messages/${missing}.json`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 20404, status: 404 });
+    }
+  });
+
+  it("lists newest first with To, From and DateSent filters, in pages that follow next_page_uri", async () => {
     const { emu } = emulator();
     for (let i = 0; i < 5; i++) await create(emu, { ...valid, Body: `m${i}` });
-    await create(emu, { ...valid, To: "+14155550199" });
-    const sid = emu.messages()[0]!.sid;
-    const one = await emu.app.fetch(new Request(`${base}/Messages/${sid}.json`, { headers: { authorization: basic() } }));
-    expect(await one.json()).toMatchObject({ sid, body: "m0" });
-
+    await create(emu, { ...valid, To: "+14155550199", Body: "other" });
     const today = new Date().toISOString().slice(0, 10);
-    const list = async (query: string) => {
-      const res = await emu.app.fetch(new Request(`${base}/Messages.json?${query}`, { headers: { authorization: basic() } }));
-      return (await res.json()) as { messages: { body: string }[]; next_page_uri: string | null } & Record<string, unknown>;
-    };
-    const page = await list(`To=%2B14155550100&From=%2B15550001000&DateSent%3E=${today}&PageSize=2`);
-    expect(Object.keys(page).sort()).toEqual([...openapi.page].sort());
-    expect(page.messages.map((m) => m.body)).toEqual(["m4", "m3"]);
-    const next = await emu.app.fetch(new Request(`https://twilio.test${page.next_page_uri}`, { headers: { authorization: basic() } }));
-    expect(((await next.json()) as { messages: { body: string }[] }).messages.map((m) => m.body)).toEqual(["m2", "m1"]);
-    expect((await list("DateSent%3E=2999-01-01")).messages).toEqual([]);
-    expect((await list(`DateSent=${today}&To=%2B14155550199`)).messages).toHaveLength(1);
 
-    const unknownQuery = await emu.app.fetch(new Request(`${base}/Messages.json?Recipient=x`, { headers: { authorization: basic() } }));
-    expect(unknownQuery.status).toBe(400);
-    const missing = await emu.app.fetch(new Request(`${base}/Messages/SM${"0".repeat(32)}.json`, { headers: { authorization: basic() } }));
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ code: 20404 });
+    const first = await list(emu, `To=%2B14155550100&From=%2B15550001000&DateSent%3E=${today}&PageSize=2`);
+    expect(Object.keys(first).sort()).toEqual(Object.keys(twilioOpenApi.messagePage).sort());
+    expect(violations(first, twilioOpenApi.messagePage)).toEqual([]);
+    expect(first).toMatchObject({ page: 0, page_size: 2, start: 0, end: 1, previous_page_uri: null });
+    expect(first.messages.map((m) => m.body)).toEqual(["m4", "m3"]);
+    expect(first.next_page_uri).toMatch(new RegExp(`^/2010-04-01/Accounts/${ACCOUNT}/Messages\\.json\\?To=%2B14155550100&From=%2B15550001000&DateSent%3E=${today}&PageSize=2&Page=1&PageToken=PASM`));
+
+    // A message created between two pages does not shift the next one (the token anchors it).
+    await create(emu, { ...valid, Body: "late" });
+    const second = (await (await get(emu, first.next_page_uri!)).json()) as Page;
+    expect(second.messages.map((m) => m.body)).toEqual(["m2", "m1"]);
+    expect(second).toMatchObject({ page: 1, start: 2, end: 3 });
+    expect(second.previous_page_uri).not.toBeNull();
+    const third = (await (await get(emu, second.next_page_uri!)).json()) as Page;
+    expect(third.messages.map((m) => m.body)).toEqual(["m0"]);
+    expect(third.next_page_uri).toBeNull();
+
+    expect((await list(emu, "PageSize=50")).messages).toHaveLength(7);
+    expect((await list(emu, `DateSent=${today}&To=%2B14155550199`)).messages.map((m) => m.body)).toEqual(["other"]);
+    expect((await list(emu, "DateSent%3E=2999-01-01")).messages).toEqual([]);
+    expect((await list(emu, `DateSent%3C=${today}`)).messages).toHaveLength(7);
+    expect((await list(emu, "DateSent%3C=2000-01-01")).messages).toEqual([]);
+    // With a time, as the SDKs send dateSentAfter, the bound is that instant.
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+    expect((await list(emu, `DateSent%3E=${inAnHour}`)).messages).toEqual([]);
   });
 
-  it("signs inbound webhooks and status callbacks so that the bridge's check accepts them", async () => {
+  it.each([
+    ["a parameter GET Messages.json does not have", "Recipient=x", 20001],
+    ["a PageSize over the maximum", "PageSize=1001", 20001],
+    ["a date that is not a date", "DateSent%3E=yesterday", 20001],
+    ["a PageToken the API never gave", `PageToken=PASM${"9".repeat(32)}`, 21481],
+  ])("refuses a list query with %s", async (_name, query, code) => {
+    const { emu } = emulator();
+    const res = await get(emu, `${API}/Messages.json?${query}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code, status: 400 });
+  });
+
+  it.each(["2008-01-02", "06/11/2019 22:05:25 MST", "2019-06-11 22:05:25.000", "Wed, 19 Jun 2019 22:04:00 -0000", "2019-06-11T22:05:25Z"])(
+    "accepts the DateSent> form %s (the description's own examples, and the SDKs')",
+    async (value) => {
+      const { emu } = emulator();
+      await create(emu, valid);
+      const page = await list(emu, new URLSearchParams({ "DateSent>": value }).toString());
+      expect(page.messages).toHaveLength(1);
+    },
+  );
+});
+
+describe("the Twilio emulator as the carrier: webhooks and status callbacks", () => {
+  const accepted = async (request: Request, url = request.url) =>
+    (await checkSignature([TOKEN], request.headers.get("x-twilio-signature"), url, parseForm(await textOf(request)))).valid;
+
+  it("sends Twilio's inbound webhook form, signed for the public URL and delivered to the bridge", async () => {
+    const { emu, captured } = emulator({ bridgeUrl: "http://localhost:8787", publicBaseUrl: "https://sms.example.com" });
+    const result = await emu.sendInbound({
+      from: "+14155550100",
+      to: "+15550001000",
+      body: "héllo +&= 👋",
+      media: [{ url: "https://m.example/a.png", contentType: "image/png" }, { url: "https://m.example/b.jpg", contentType: "image/jpeg" }],
+      messagingServiceSid: SERVICE,
+    });
+    expect(result).toMatchObject({ status: 200, body: "<Response></Response>" });
+    const [request] = captured;
+    expect(request!.url).toBe("http://localhost:8787/twilio/inbound");
+    expect(await accepted(request!, "https://sms.example.com/twilio/inbound")).toBe(true);
+    expect(await accepted(request!)).toBe(false);
+    const form = await formOf(request!);
+    expect(form).toMatchObject({
+      MessageSid: result.sid,
+      SmsSid: result.sid,
+      SmsMessageSid: result.sid,
+      AccountSid: ACCOUNT,
+      From: "+14155550100",
+      To: "+15550001000",
+      Body: "héllo +&= 👋",
+      NumMedia: "2",
+      NumSegments: "1",
+      MediaUrl0: "https://m.example/a.png",
+      MediaContentType0: "image/png",
+      MediaUrl1: "https://m.example/b.jpg",
+      MediaContentType1: "image/jpeg",
+      ApiVersion: "2010-04-01",
+      SmsStatus: "received",
+      FromCountry: "US",
+      ToCountry: "US",
+      MessagingServiceSid: SERVICE,
+    });
+    expect(result.sid).toMatch(/^MM[0-9a-f]{32}$/);
+  });
+
+  it("sends signed status callbacks with Twilio's fields and records the status", async () => {
     const { emu, captured } = emulator();
-    await emu.sendInbound({ from: "+14155550100", to: "+15550001000", body: "héllo +&= 👋", media: [{ url: "https://m.example/a.png", contentType: "image/png" }] });
     await create(emu, valid);
-    await emu.sendStatus(emu.messages()[0]!.sid, "delivered");
-    await emu.sendStatus(emu.messages()[0]!.sid, "undelivered", 30003);
-    expect(captured.map((r) => new URL(r.url).pathname)).toEqual(["/twilio/inbound", "/twilio/status", "/twilio/status"]);
-    for (const request of captured) {
-      const raw = await request.clone().text();
-      const check = await checkSignature([TOKEN], request.headers.get("x-twilio-signature"), request.url, parseForm(raw));
-      expect(check.valid).toBe(true);
-      expect((await checkSignature(["other-token"], request.headers.get("x-twilio-signature"), request.url, parseForm(raw))).valid).toBe(false);
-    }
-    const inbound = Object.fromEntries(new URLSearchParams(await captured[0]!.text()));
-    expect(inbound).toMatchObject({ AccountSid: ACCOUNT, From: "+14155550100", To: "+15550001000", Body: "héllo +&= 👋", NumMedia: "1", MediaUrl0: "https://m.example/a.png", MediaContentType0: "image/png", ApiVersion: "2010-04-01", SmsStatus: "received" });
-    expect(inbound.MessageSid).toMatch(/^MM[0-9a-f]{32}$/);
-    expect(Object.fromEntries(new URLSearchParams(await captured[2]!.text()))).toMatchObject({ MessageStatus: "undelivered", ErrorCode: "30003" });
+    const sid = emu.messages()[0]!.sid;
+    expect(await emu.sendStatus(sid, "sent")).toBe(200);
+    expect(await emu.sendStatus(sid, "undelivered", 30003)).toBe(200);
+    expect(captured.map((r) => r.url)).toEqual([valid.StatusCallback, valid.StatusCallback]);
+    for (const request of captured) expect(await accepted(request)).toBe(true);
+    expect(await formOf(captured[1]!)).toEqual({
+      MessageSid: sid,
+      SmsSid: sid,
+      MessageStatus: "undelivered",
+      SmsStatus: "undelivered",
+      AccountSid: ACCOUNT,
+      From: valid.From,
+      To: valid.To,
+      ErrorCode: "30003",
+      ApiVersion: "2010-04-01",
+    });
+    expect(await (await get(emu, `${API}/Messages/${sid}.json`)).json()).toMatchObject({ status: "undelivered", error_code: 30003, error_message: "Unreachable destination handset" });
+    await expect(emu.sendStatus(sid, "lost-in-space")).rejects.toThrow(/status/);
   });
 
-  it("injects faults: a 503 that commits nothing, and an answer lost after commit", async () => {
+  it("plays out queued → sending → sent → the recipient's outcome on its own with autoStatus", async () => {
+    const { emu, captured } = emulator({ autoStatus: { stepMs: 10 } });
+    emu.setOutcome(valid.To, { status: "undelivered", errorCode: 30003 });
+    await create(emu, valid);
+    await create(emu, { ...valid, To: "+14155550111" });
+    await create(emu, { ...valid, StatusCallback: "" });
+    await vi.waitFor(() => expect(captured).toHaveLength(6));
+    const seen = await Promise.all(captured.map(formOf));
+    expect(seen.filter((f) => f.To === valid.To).map((f) => [f.MessageStatus, f.ErrorCode])).toEqual([["sending", undefined], ["sent", undefined], ["undelivered", "30003"]]);
+    expect(seen.filter((f) => f.To === "+14155550111").map((f) => f.MessageStatus)).toEqual(["sending", "sent", "delivered"]);
+    for (const request of captured) expect(await accepted(request)).toBe(true);
+    expect(emu.messages().map((m) => m.status)).toEqual(["undelivered", "delivered", "queued"]);
+  });
+
+  it("drops, duplicates and reorders automatic callbacks, while Twilio's own record still moves on", async () => {
+    const statuses = async (faults: TwilioEmulatorOptions["callbackFaults"], random: () => number) => {
+      const { emu, captured } = emulator({ autoStatus: { stepMs: 20 }, callbackFaults: faults, random });
+      await create(emu, valid);
+      await vi.waitFor(() => expect(emu.messages()[0]!.status).toBe("delivered"));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return Promise.all(captured.map(async (r) => (await formOf(r)).MessageStatus));
+    };
+    expect(await statuses({ drop: 1 }, Math.random)).toEqual([]);
+    expect(await statuses({ duplicate: 1 }, Math.random)).toEqual(["sending", "sending", "sent", "sent", "delivered", "delivered"]);
+    // Per step the emulator draws: drop?, reorder?, duplicate?. Only "sending" is held back.
+    const draws = [0.9, 0.1, 0.9];
+    expect(await statuses({ reorder: 0.5 }, () => draws.shift() ?? 0.9)).toEqual(["sent", "sending", "delivered"]);
+  });
+
+  it("cancels scheduled callbacks on reset", async () => {
+    const { emu, captured } = emulator({ autoStatus: { stepMs: 10 } });
+    await create(emu, valid);
+    emu.reset();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(captured).toEqual([]);
+    expect(emu.messages()).toEqual([]);
+  });
+});
+
+describe("the Twilio emulator's faults and control routes", () => {
+  it("injects a 503 that commits nothing, and an answer lost after commit", async () => {
     const { emu } = emulator();
     emu.faults.add({ method: "POST", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
     expect((await create(emu, valid)).status).toBe(503);
@@ -145,5 +328,32 @@ describe("the Twilio emulator, against Twilio's OpenAPI description", () => {
     expect((await create(emu, valid)).status).toBe(500);
     expect(emu.messages()).toHaveLength(1);
     expect((await create(emu, valid)).status).toBe(201);
+    expect(emu.messages()).toHaveLength(2);
+  });
+
+  it("drives the emulator over /_emu without credentials", async () => {
+    const { emu, captured } = emulator();
+    const emuFetch = async (method: string, path: string, body?: unknown) => {
+      const res = await emu.app.fetch(new Request(`https://twilio.test/_emu${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }));
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await emuFetch("POST", "/faults", { rules: [{ path: "/Messages\\.json$", kind: "status", status: 503, times: 1 }] })).toMatchObject({ status: 200 });
+    expect((await create(emu, valid)).status).toBe(503);
+    await emuFetch("DELETE", "/faults");
+    await create(emu, valid);
+    const sid = emu.messages()[0]!.sid;
+    expect(await emuFetch("GET", "/messages")).toMatchObject({ json: [{ sid, to: valid.To }] });
+    expect(await emuFetch("POST", `/status/${sid}`, { status: "delivered" })).toEqual({ status: 200, json: { http: 200 } });
+    expect((await emuFetch("POST", `/status/${sid}`, { status: "teleported" })).status).toBe(400);
+    expect((await emuFetch("POST", `/status/SM${"0".repeat(32)}`, { status: "sent" })).status).toBe(404);
+    expect(await emuFetch("POST", "/inbound", { from: valid.To, to: valid.From, body: "hello" })).toMatchObject({ status: 200, json: { status: 200 } });
+    expect((await emuFetch("POST", "/inbound", { from: valid.To })).status).toBe(400);
+    expect(captured.map((r) => new URL(r.url).pathname)).toEqual(["/twilio/status", "/twilio/inbound"]);
+    await emuFetch("POST", `/unsubscribe/${encodeURIComponent("+14155550123")}`);
+    expect(await (await create(emu, { ...valid, To: "+14155550123" })).json()).toMatchObject({ code: 21610 });
+    expect((await emuFetch("POST", `/outcome/${valid.To}`, { status: "failed", errorCode: 30008 })).status).toBe(200);
+    await emuFetch("POST", "/reset");
+    expect(emu.messages()).toEqual([]);
+    expect((await create(emu, { ...valid, To: "+14155550123" })).status).toBe(201);
   });
 });

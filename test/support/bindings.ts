@@ -18,11 +18,12 @@ export const TEST_BINDINGS = {
   ADMIN_TOKEN: "test-admin-token",
   API_TOKEN: "test-api-token",
   SENDER_MPS: "5",
-  SENDER_MPS_OVERRIDES: "",
+  // A fast sender for the tests that drain a thousand messages.
+  SENDER_MPS_OVERRIDES: JSON.stringify({ "+15550009000": 500, "+15550009001": 500 }),
   UPSTREAM_TIMEOUT_MS: "300",
   RETRY_BASE_MS: "1000",
   RETRY_CAP_MS: "60000",
   RETRY_MAX_ATTEMPTS: "5",
-  // Every wait for a rate slot goes to the alarm, so tests step time instead of sleeping.
-  SENDER_INLINE_WAIT_MS: "0",
+  // Waits for a rate slot longer than this go to the alarm, which tests step instead of sleeping.
+  SENDER_INLINE_WAIT_MS: "50",
 } as const;

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, lte } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "./client";
 import { conversations } from "./schema";
 
@@ -16,6 +16,37 @@ export async function dueIdleCloses(db: Db, now: number, limit: number) {
     .limit(limit);
 }
 
+export async function postponeIdleClose(db: Db, id: string, at: number): Promise<void> {
+  await db.update(conversations).set({ idleCloseAt: at }).where(eq(conversations.id, id));
+}
+
 export async function markClosed(db: Db, id: string): Promise<void> {
   await db.update(conversations).set({ status: "closed", idleCloseAt: null }).where(eq(conversations.id, id));
+}
+
+/**
+ * A proactive conversation opened for this thread after `after`: the customer's reply belongs
+ * there (SPEC §3). Looked up by the thread when it delivers, so a launch needs no call to it.
+ */
+export async function newerProactive(db: Db, customer: string, business: string, after: number) {
+  return db
+    .select({ id: conversations.id, createdAt: conversations.createdAt })
+    .from(conversations)
+    .where(
+      and(
+        eq(conversations.customer, customer),
+        eq(conversations.business, business),
+        eq(conversations.proactive, true),
+        eq(conversations.status, "active"),
+        gt(conversations.createdAt, after),
+      ),
+    )
+    .orderBy(desc(conversations.createdAt))
+    .limit(1)
+    .get();
+}
+
+/** A Messaging Service chose the sending number: replies will come to that one. */
+export async function rebindBusiness(db: Db, id: string, business: string): Promise<void> {
+  await db.update(conversations).set({ business }).where(eq(conversations.id, id));
 }

@@ -16,6 +16,7 @@ export interface NewOutbound {
   encoding: string;
   cxoneCreatedAt?: string;
   batchId?: string;
+  sendAfter?: number;
   checkAt: number;
 }
 
@@ -26,7 +27,7 @@ export interface NewOutbound {
 export async function claimOutbound(db: Db, row: NewOutbound, now = Date.now()): Promise<boolean> {
   const inserted = await db
     .insert(messages)
-    .values({ direction: "outbound", state: "queued", createdAt: now, updatedAt: now, ...row, cxoneCreatedAt: row.cxoneCreatedAt ?? null, batchId: row.batchId ?? null })
+    .values({ direction: "outbound", state: "queued", createdAt: now, updatedAt: now, ...row, cxoneCreatedAt: row.cxoneCreatedAt ?? null, batchId: row.batchId ?? null, sendAfter: row.sendAfter ?? null })
     .onConflictDoNothing({ target: messages.cxoneMessageId })
     .returning({ id: messages.id });
   return inserted.length > 0;

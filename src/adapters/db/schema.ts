@@ -74,6 +74,8 @@ export const messages = sqliteTable(
     submittedAt: integer("submitted_at"),
     /** Reconciler: when this message next needs a look; NULL when nothing is pending. */
     checkAt: integer("check_at"),
+    /** Proactive sends deferred by quiet hours: not before this time. */
+    sendAfter: integer("send_after"),
   },
   (t) => [
     uniqueIndex("messages_cxone_id_uq").on(t.cxoneMessageId),
@@ -150,3 +152,29 @@ export const optOuts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.business, t.phone] }), index("opt_outs_phone_idx").on(t.phone)],
 );
+
+/** The first answer to each proactive idempotency key: a repeat gets it back and sends nothing. */
+export const proactiveRequests = sqliteTable(
+  "proactive_requests",
+  {
+    idempotencyKey: text("idempotency_key").primaryKey(),
+    campaignId: text("campaign_id").notNull(),
+    batchId: text("batch_id"),
+    conversationId: text("conversation_id"),
+    cxoneMessageId: text("cxone_message_id"),
+    status: text("status", { enum: ["queued", "deferred", "refused", "failed"] }).notNull(),
+    reason: text("reason"),
+    sendAt: integer("send_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("proactive_requests_batch_idx").on(t.batchId).where(sql`batch_id IS NOT NULL`)],
+);
+
+export const proactiveBatches = sqliteTable("proactive_batches", {
+  id: text("id").primaryKey(),
+  campaignId: text("campaign_id").notNull(),
+  total: integer("total").notNull(),
+  accepted: integer("accepted").notNull(),
+  refused: integer("refused").notNull(),
+  createdAt: integer("created_at").notNull(),
+});

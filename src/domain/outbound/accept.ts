@@ -27,7 +27,13 @@ export interface Accepted {
  * claims a unique row first, and only the claimer queues it. A duplicate whose first copy never
  * reached its queue (a crash between the two steps) is queued again — the queue ignores ids it has.
  */
-export async function acceptOutbound(deps: AcceptDeps, config: Ready, item: OutboundItem, source: "push" | "poll", extra: Pick<OutboundJob, "notBefore" | "batchId"> = {}): Promise<Accepted> {
+export async function acceptOutbound(
+  deps: AcceptDeps,
+  config: Ready,
+  item: OutboundItem,
+  source: "push" | "poll" | "proactive",
+  extra: Pick<OutboundJob, "notBefore" | "batchId" | "proactive"> = {},
+): Promise<Accepted> {
   const business = await deps.businessNumberOf(item.conversationId);
   const sender = resolveSender(config, item.from, business);
   const { segments, encoding } = countSegments(item.body);
@@ -40,7 +46,8 @@ export async function acceptOutbound(deps: AcceptDeps, config: Ready, item: Outb
     encoding,
     cxoneCreatedAt: item.createdTime,
     batchId: extra.batchId,
-    checkAt: Date.now() + config.RECONCILE_AFTER_MINUTES * 60_000,
+    sendAfter: extra.notBefore,
+    checkAt: Math.max(Date.now(), extra.notBefore ?? 0) + config.RECONCILE_AFTER_MINUTES * 60_000,
   });
   if (!claimed) {
     const existing = await deps.existing(item.id);

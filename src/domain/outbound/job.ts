@@ -20,6 +20,8 @@ export interface OutboundJob {
   /** Not before this time (quiet hours). */
   notBefore?: number;
   batchId?: string;
+  /** A proactive message: the customer's reply must thread into its conversation, whichever number sent it. */
+  proactive?: boolean;
 }
 
 export interface Sender {
@@ -43,7 +45,7 @@ export function resolveSender(config: Ready, from: string | null | undefined, bu
   return number ? { key: number, from: number } : undefined;
 }
 
-export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business"> = {}): OutboundJob {
+export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business" | "proactive"> = {}): OutboundJob {
   const { encoding, segments } = countSegments(item.body);
   return {
     cxoneMessageId: item.id,

@@ -1,0 +1,178 @@
+import { parseForm, signRequest } from "../../src/adapters/twilio/signature";
+import { countSegments } from "../../src/domain/compliance/segments";
+import { newSid, setStatus, type EmulatedMessage } from "./messages";
+import type { MessageStatus } from "./openapi";
+
+/** How a recipient's messages end when statuses progress on their own. */
+export interface Outcome {
+  status: "delivered" | "undelivered" | "failed" | "sent";
+  errorCode?: number;
+}
+
+export interface InboundSms {
+  from: string;
+  to: string;
+  body: string;
+  media?: { url: string; contentType: string }[];
+  messagingServiceSid?: string;
+  sid?: string;
+}
+
+export interface CarrierOptions {
+  accountSid: string;
+  authToken: string;
+  bridgeUrl?: string;
+  publicBaseUrl?: string;
+  autoStatus?: false | { stepMs: number };
+  callbackFaults?: { duplicate?: number; drop?: number; reorder?: number };
+  random: () => number;
+  fetch: typeof fetch;
+}
+
+type Fields = [string, string][];
+
+const withoutTrailingSlash = (url: string | undefined) => url?.replace(/\/+$/, "");
+
+// Enough for the bridge's needs; Twilio derives these from its number database.
+const countryOf = (e164: string) => (e164.startsWith("+1") ? "US" : "");
+
+/**
+ * Everything Twilio sends rather than answers: a customer's text as Twilio's signed inbound
+ * webhook, and the signed StatusCallbacks of sent messages, which it can also play out on its own
+ * (queued → sending → sent → final), with callbacks lost, repeated or late as carriers make them.
+ */
+export class Carrier {
+  private outcomes = new Map<string, Outcome>();
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly bridgeUrl?: string;
+  private readonly publicBaseUrl?: string;
+
+  constructor(private readonly options: CarrierOptions) {
+    this.bridgeUrl = withoutTrailingSlash(options.bridgeUrl);
+    this.publicBaseUrl = withoutTrailingSlash(options.publicBaseUrl) ?? this.bridgeUrl;
+  }
+
+  setOutcome(to: string, outcome: Outcome): void {
+    this.outcomes.set(to, outcome);
+  }
+
+  /** Forgets outcomes and cancels every status change still scheduled. */
+  reset(): void {
+    this.outcomes.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  async sendInbound(input: InboundSms): Promise<{ sid: string; status: number; body: string }> {
+    if (!this.bridgeUrl || !this.publicBaseUrl) throw new Error("sending inbound messages needs bridgeUrl");
+    const media = input.media ?? [];
+    const sid = input.sid ?? newSid(media.length > 0 ? "MM" : "SM");
+    // Twilio's field set for an incoming SMS/MMS; the location fields are empty when unknown.
+    const fields: Fields = [
+      ["ToCountry", countryOf(input.to)],
+      ["ToState", ""],
+      ["SmsMessageSid", sid],
+      ["NumMedia", String(media.length)],
+      ["ToCity", ""],
+      ["FromZip", ""],
+      ["SmsSid", sid],
+      ["FromState", ""],
+      ["SmsStatus", "received"],
+      ["FromCity", ""],
+      ["Body", input.body],
+      ["FromCountry", countryOf(input.from)],
+      ["To", input.to],
+      ...(input.messagingServiceSid ? ([["MessagingServiceSid", input.messagingServiceSid]] as Fields) : []),
+      ["ToZip", ""],
+      ["NumSegments", String(countSegments(input.body).segments)],
+      ["MessageSid", sid],
+      ["AccountSid", this.options.accountSid],
+      ["From", input.from],
+      ...media.flatMap((m, i): Fields => [[`MediaContentType${i}`, m.contentType], [`MediaUrl${i}`, m.url]]),
+      ["ApiVersion", "2010-04-01"],
+    ];
+    const res = await this.signedPost(`${this.publicBaseUrl}/twilio/inbound`, `${this.bridgeUrl}/twilio/inbound`, fields);
+    return { sid, status: res.status, body: await res.text() };
+  }
+
+  /**
+   * Records a status change and reports it to the message's StatusCallback. Returns the HTTP
+   * status the callback got, or 0 when the message has no StatusCallback (nothing is sent).
+   */
+  async report(m: EmulatedMessage, status: MessageStatus, errorCode?: number): Promise<number> {
+    setStatus(m, status, errorCode, Date.now());
+    return this.callback(m, status, errorCode);
+  }
+
+  /** Plays out a sent message's life, one step each `stepMs`, when autoStatus is on. */
+  progress(m: EmulatedMessage): void {
+    const auto = this.options.autoStatus;
+    if (!auto || !m.status_callback) return;
+    const outcome = this.outcomes.get(m.to) ?? { status: "delivered" };
+    // No callback for the initial queued/accepted: Twilio never reports it either.
+    const steps: [MessageStatus, number | undefined][] = [["sending", undefined], ["sent", undefined]];
+    if (outcome.status !== "sent") steps.push([outcome.status, outcome.errorCode]);
+    const { drop = 0, duplicate = 0, reorder = 0 } = this.options.callbackFaults ?? {};
+    const random = this.options.random;
+    steps.forEach(([status, code], i) =>
+      this.later(auto.stepMs * (i + 1), () => {
+        // Twilio's own record moves on even when the callback about it is lost or late.
+        setStatus(m, status, code, Date.now());
+        if (random() < drop) return;
+        const delay = random() < reorder ? auto.stepMs * 1.5 : 0; // lands after the next step's callback
+        const copies = random() < duplicate ? 2 : 1;
+        // Status callbacks are not retried by Twilio: one the bridge fails to take is gone.
+        for (let n = 0; n < copies; n++) this.later(delay, () => void this.callback(m, status, code).catch(() => undefined));
+      }),
+    );
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private async callback(m: EmulatedMessage, status: MessageStatus, errorCode?: number): Promise<number> {
+    if (!m.status_callback) return 0;
+    const fields: Fields = [
+      ["SmsSid", m.sid],
+      ["SmsStatus", status],
+      ["MessageStatus", status],
+      ["To", m.to],
+      ...(m.messaging_service_sid ? ([["MessagingServiceSid", m.messaging_service_sid]] as Fields) : []),
+      ["MessageSid", m.sid],
+      ["AccountSid", m.account_sid],
+      ["From", m.from ?? ""],
+      ...(errorCode !== undefined ? ([["ErrorCode", String(errorCode)]] as Fields) : []),
+      ["ApiVersion", "2010-04-01"],
+    ];
+    const res = await this.signedPost(m.status_callback, this.deliveryUrl(m.status_callback), fields);
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** A URL under the bridge's public address is delivered to where the bridge really listens. */
+  private deliveryUrl(url: string): string {
+    if (!this.bridgeUrl || !this.publicBaseUrl || !url.startsWith(`${this.publicBaseUrl}/`)) return url;
+    return this.bridgeUrl + url.slice(this.publicBaseUrl.length);
+  }
+
+  /** POSTs a form to `target`, signed as Twilio signs it: for `signedUrl`, the URL it was given. */
+  private async signedPost(signedUrl: string, target: string, fields: Fields): Promise<Response> {
+    const body = new URLSearchParams(fields).toString();
+    const signature = await signRequest(this.options.authToken, signedUrl, parseForm(body));
+    return this.options.fetch(target, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": signature,
+        "i-twilio-idempotency-token": crypto.randomUUID(),
+        "user-agent": "TwilioProxy/1.1",
+      },
+      body,
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { FaultRule } from "../faults";
+import type { TwilioEmulator } from "./app";
+import { twilioOpenApi } from "./openapi-subset";
+
+const Inbound = z.object({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  body: z.string(),
+  media: z.array(z.object({ url: z.string().min(1), contentType: z.string().min(1) })).optional(),
+  messagingServiceSid: z.string().optional(),
+  sid: z.string().optional(),
+});
+const StatusChange = z.object({ status: z.enum(twilioOpenApi.messageStatus), errorCode: z.number().int().optional() });
+const OutcomeBody = z.object({ status: z.enum(["delivered", "undelivered", "failed", "sent"]), errorCode: z.number().int().optional() });
+const FaultRules = z.object({ rules: z.array(FaultRule) });
+
+async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; res: Response }> {
+  const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+  return { ok: false, res: c.json({ error: "invalid_request", message }, 400) };
+}
+
+/**
+ * The emulator's own routes (under /_emu, no auth, never faulted) for `npm run dev`, the demo and
+ * the Node-side tests: what was sent, and the carrier's side of the story on demand.
+ */
+export function controlRoutes(emu: TwilioEmulator): Hono {
+  const control = new Hono();
+  // What fails here is delivering to the bridge (down, unreachable): say so instead of a bare 500.
+  control.onError((err, c) => c.json({ error: "delivery_failed", message: err.message }, 502));
+  control.get("/messages", (c) => c.json(emu.messages()));
+  control.post("/inbound", async (c) => {
+    const input = await parse(c, Inbound);
+    return input.ok ? c.json(await emu.sendInbound(input.data)) : input.res;
+  });
+  control.post("/status/:sid", async (c) => {
+    const input = await parse(c, StatusChange);
+    if (!input.ok) return input.res;
+    const sid = c.req.param("sid");
+    if (!emu.messages().some((m) => m.sid === sid)) return c.json({ error: "not_found", message: `no message ${sid}` }, 404);
+    return c.json({ http: await emu.sendStatus(sid, input.data.status, input.data.errorCode) });
+  });
+  control.post("/faults", async (c) => {
+    const input = await parse(c, FaultRules);
+    if (!input.ok) return input.res;
+    emu.faults.add(...input.data.rules);
+    return c.json({ rules: emu.faults.list() });
+  });
+  control.delete("/faults", (c) => {
+    emu.faults.clear();
+    return c.json({ rules: [] });
+  });
+  control.post("/reset", (c) => {
+    emu.reset();
+    return c.json({ ok: true });
+  });
+  control.post("/unsubscribe/:phone", (c) => {
+    emu.unsubscribe(c.req.param("phone"));
+    return c.json({ ok: true });
+  });
+  control.post("/outcome/:phone", async (c) => {
+    const input = await parse(c, OutcomeBody);
+    if (!input.ok) return input.res;
+    emu.setOutcome(c.req.param("phone"), input.data);
+    return c.json({ ok: true });
+  });
+  return control;
+}

@@ -1,0 +1,101 @@
+import { eq, sql } from "drizzle-orm";
+import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
+import type { Db } from "./client";
+import { conversations, optOuts, proactiveBatches, proactiveRequests } from "./schema";
+
+function toAnswer(row: typeof proactiveRequests.$inferSelect): ProactiveAnswer {
+  return {
+    conversationId: row.conversationId,
+    messageId: row.cxoneMessageId,
+    status: row.status,
+    ...(row.reason ? { reason: row.reason } : {}),
+    ...(row.sendAt ? { sendAt: new Date(row.sendAt).toISOString() } : {}),
+  };
+}
+
+export async function firstAnswer(db: Db, key: string): Promise<ProactiveAnswer | undefined> {
+  const row = await db.select().from(proactiveRequests).where(eq(proactiveRequests.idempotencyKey, key)).get();
+  return row ? toAnswer(row) : undefined;
+}
+
+/** Stores the answer for a key unless one is there; returns whichever answer won. */
+export async function rememberAnswer(db: Db, req: ProactiveRequest, answer: ProactiveAnswer, now = Date.now()): Promise<ProactiveAnswer> {
+  await db
+    .insert(proactiveRequests)
+    .values({
+      idempotencyKey: req.key,
+      campaignId: req.campaignId,
+      batchId: req.batchId ?? null,
+      conversationId: answer.conversationId,
+      cxoneMessageId: answer.messageId,
+      status: answer.status,
+      reason: answer.reason ?? null,
+      sendAt: answer.sendAt ? Date.parse(answer.sendAt) : null,
+      createdAt: now,
+    })
+    .onConflictDoNothing();
+  return (await firstAnswer(db, req.key))!;
+}
+
+export async function recordProactiveConversation(
+  db: Db,
+  row: { id: string; customer: string; business: string; campaignId: string; idleCloseAt: number },
+  now = Date.now(),
+): Promise<void> {
+  await db
+    .insert(conversations)
+    .values({ ...row, proactive: true, status: "active", createdAt: now })
+    .onConflictDoNothing();
+}
+
+/** Of these idempotency keys, the ones already used (one query, however many keys). */
+export async function usedKeys(db: Db, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db.all<{ key: string }>(
+    sql`SELECT idempotency_key AS key FROM ${proactiveRequests} WHERE idempotency_key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`,
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
+/** Of these numbers, the ones opted out of any of the businesses (or of all). */
+export async function suppressedAmong(db: Db, phones: string[], businesses: string[]): Promise<Set<string>> {
+  if (phones.length === 0) return new Set();
+  const rows = await db.all<{ phone: string }>(
+    sql`SELECT DISTINCT phone FROM ${optOuts} WHERE phone IN (SELECT value FROM json_each(${JSON.stringify(phones)}))
+        AND business IN (SELECT value FROM json_each(${JSON.stringify([...businesses, "*"])}))`,
+  );
+  return new Set(rows.map((r) => r.phone));
+}
+
+export async function createBatch(db: Db, row: typeof proactiveBatches.$inferInsert): Promise<void> {
+  await db.insert(proactiveBatches).values(row);
+}
+
+export async function batchById(db: Db, id: string) {
+  return db.select().from(proactiveBatches).where(eq(proactiveBatches.id, id)).get();
+}
+
+export interface MessageCounts {
+  queued: number;
+  deferred: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  refused: number;
+  total: number;
+}
+
+/** A batch's launched messages by state (the messages_batch index keeps this to the batch's rows). */
+export async function batchMessageCounts(db: Db, batchId: string, now: number): Promise<MessageCounts> {
+  const [row] = await db.all<MessageCounts>(sql`
+    SELECT
+      COALESCE(SUM(state IN ('queued', 'sending') AND (send_after IS NULL OR send_after <= ${now})), 0) AS queued,
+      COALESCE(SUM(state IN ('queued', 'sending') AND send_after > ${now}), 0) AS deferred,
+      COALESCE(SUM(state = 'submitted' OR (state = 'settled' AND twilio_status NOT IN ('delivered', 'read', 'undelivered', 'failed', 'canceled'))), 0) AS sent,
+      COALESCE(SUM(state = 'settled' AND twilio_status IN ('delivered', 'read')), 0) AS delivered,
+      COALESCE(SUM((state IN ('failed', 'dead') AND COALESCE(error_code, '') NOT IN ('OPTED_OUT', 'NO_SENDER')) OR (state = 'settled' AND twilio_status IN ('undelivered', 'failed', 'canceled'))), 0) AS failed,
+      COALESCE(SUM(state = 'failed' AND error_code IN ('OPTED_OUT', 'NO_SENDER')), 0) AS refused,
+      COUNT(*) AS total
+    FROM messages WHERE batch_id = ${batchId}`);
+  return row!;
+}

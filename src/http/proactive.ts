@@ -1,0 +1,124 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { database } from "../adapters/db/client";
+import { batchById, batchMessageCounts, createBatch, suppressedAmong, usedKeys } from "../adapters/db/proactive";
+import { requireConfig } from "../config";
+import { proactiveDeps } from "../deps";
+import { isE164 } from "../domain/compliance/e164";
+import { launchProactive, type ProactiveRequest } from "../domain/proactive";
+import { AppError, unauthorized } from "../errors";
+import { log } from "../log";
+import type { AppEnv } from "./app";
+import { hasBearer } from "./auth";
+import { parseOr400 } from "./validate";
+
+const MAX_BATCH = 10_000;
+const e164 = z.string().refine(isE164, "must be an E.164 number (+ and 8–15 digits)");
+const sender = z.string().refine((v) => isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number or a Messaging Service SID");
+const text = z.string().min(1, "must not be empty").max(1600);
+const key = z.string().min(1).max(200);
+const campaignId = z.string().min(1).max(200);
+const customFields = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 50, "at most 50 fields")
+  .optional();
+
+const Single = z.object({ to: e164, text, campaignId, idempotencyKey: key, from: sender.optional(), customFields }).strict();
+// A batch item's own fields are checked one by one, so one bad recipient is refused, not the batch.
+const Item = z.object({ to: z.unknown(), text: z.unknown(), idempotencyKey: z.unknown(), customFields: z.unknown().optional() }).strict();
+const Batch = z.object({ campaignId, from: sender.optional(), messages: z.array(Item).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} recipients per batch`) }).strict();
+const ItemFields = z.object({ to: e164, text, idempotencyKey: key, customFields });
+
+const limit = bodyLimit({
+  maxSize: 8 * 1024 * 1024,
+  onError: () => {
+    throw new AppError(413, "payload_too_large", "a proactive request is at most 8 MB");
+  },
+});
+
+export const proactiveRoutes = new Hono<AppEnv>()
+  .use("/v1/*", async (c, next) => {
+    const config = requireConfig(c.env, "proactive");
+    if (!hasBearer(c, config.API_TOKEN)) throw unauthorized("the proactive API needs Authorization: Bearer <API_TOKEN>");
+    await next();
+  })
+  .post("/v1/proactive", limit, async (c) => {
+    const config = requireConfig(c.env, "proactive");
+    if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+      throw new AppError(415, "unsupported_media_type", "send the request as application/json");
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      throw new AppError(400, "invalid_json", "the body is not valid JSON");
+    }
+    if (typeof body === "object" && body !== null && "messages" in body) {
+      const batch = parseOr400(Batch, body);
+      const db = database(c.env.DB);
+      const batchId = crypto.randomUUID();
+      const refused: { to: unknown; reason: string }[] = [];
+      const candidates: ProactiveRequest[] = [];
+      const seen = new Set<string>();
+      for (const raw of batch.messages) {
+        const item = ItemFields.safeParse(raw);
+        if (!item.success) {
+          refused.push({ to: raw.to, reason: item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
+        } else if (seen.has(item.data.idempotencyKey)) {
+          refused.push({ to: item.data.to, reason: "duplicate_idempotency_key" });
+        } else {
+          seen.add(item.data.idempotencyKey);
+          candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, text: item.data.text, from: batch.from, customFields: item.data.customFields, batchId });
+        }
+      }
+      const business = batch.from ?? config.TWILIO_FROM_NUMBER ?? config.TWILIO_MESSAGING_SERVICE_SID;
+      const [used, suppressed] = await Promise.all([
+        usedKeys(db, candidates.map((r) => r.key)),
+        suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [business, config.TWILIO_MESSAGING_SERVICE_SID].filter((b): b is string => !!b)),
+      ]);
+      const accepted = candidates.filter((r) => {
+        const reason = used.has(r.key) ? "duplicate_idempotency_key" : suppressed.has(r.to) ? "opted_out" : undefined;
+        if (reason) refused.push({ to: r.to, reason });
+        return reason === undefined;
+      });
+      if (accepted.length > 0) await c.env.BATCH.getByName(batchId).start(batchId, accepted);
+      await createBatch(db, { id: batchId, campaignId: batch.campaignId, total: batch.messages.length, accepted: accepted.length, refused: refused.length, createdAt: Date.now() });
+      log("info", "proactive.batch_accepted", { batchId, campaignId: batch.campaignId, count: accepted.length, reason: `${refused.length} refused` });
+      return c.json({ batchId, accepted: accepted.length, refused }, 202);
+    }
+    const single = parseOr400(Single, body);
+    const answer = await launchProactive(proactiveDeps(c.env, config), config, {
+      key: single.idempotencyKey,
+      campaignId: single.campaignId,
+      to: single.to,
+      text: single.text,
+      from: single.from,
+      customFields: single.customFields,
+    });
+    return c.json(answer);
+  })
+  .get("/v1/proactive/batches/:batchId", async (c) => {
+    const db = database(c.env.DB);
+    const batchId = c.req.param("batchId");
+    const batch = await batchById(db, batchId);
+    if (!batch) throw new AppError(404, "not_found", "no such batch");
+    const [launch, counts] = await Promise.all([
+      batch.accepted > 0 ? c.env.BATCH.getByName(batchId).stats() : { pending: 0, launched: 0, failed: 0, refused: 0 },
+      batchMessageCounts(db, batchId, Date.now()),
+    ]);
+    return c.json({
+      batchId,
+      campaignId: batch.campaignId,
+      total: batch.total,
+      counts: {
+        // Not yet launched into CXone counts as queued: it will be.
+        queued: counts.queued + launch.pending,
+        deferred: counts.deferred,
+        sent: counts.sent,
+        delivered: counts.delivered,
+        failed: counts.failed + launch.failed,
+        refused: batch.refused + launch.refused + counts.refused,
+      },
+    });
+  });
