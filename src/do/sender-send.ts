@@ -12,7 +12,9 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import type { OutboundJob } from "../domain/outbound/job";
 import { classifySendError } from "../domain/outbound/outcome";
 import { flushReports } from "../domain/outbox";
-import { matchOrphans } from "../deps";
+import { matchOrphans, statusDeps } from "../deps";
+import { advances, isTwilioStatus } from "../domain/status";
+import { applyStatus } from "../domain/status-apply";
 import { report } from "../domain/receipts";
 import { asAppError } from "../errors";
 import { log } from "../log";
@@ -172,11 +174,15 @@ export class SendWork {
       case "unknown":
         await updateOutbound(db, row.id, { state: "sending", ...common }, { onlyFrom: ["queued", "sending"] });
         break;
-      case "done":
+      case "done": {
+        // A send recovered after a lost answer may already be further along (sent, delivered):
+        // that news goes through the status machine like a callback, or its receipt is skipped.
+        const answered = isTwilioStatus(row.twilio_status) ? row.twilio_status : "queued";
+        const atSubmit = advances("queued", answered) ? "queued" : answered;
         await updateOutbound(
           db,
           row.id,
-          { state: "submitted", messageSid: row.sid, twilioStatus: row.twilio_status, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
+          { state: "submitted", messageSid: row.sid, twilioStatus: atSubmit, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
           { onlyFrom: ["queued", "sending"] },
         );
         reportId = await queueReport(db, row.id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }));
@@ -184,7 +190,9 @@ export class SendWork {
         if (reportId !== undefined) await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { ids: [reportId] });
         reportId = undefined;
         if (row.sid) await matchOrphans(this.env, config, row.sid);
+        if (row.sid && answered !== atSubmit) await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, at: now }, "reconcile");
         break;
+      }
       case "failed":
         await updateOutbound(db, row.id, { state: "failed", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
         reportId = await queueReport(db, row.id, report("FAILED", new Date(now), { errorCode: row.error_code, errorMessage: row.last_error }));

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
+import { step } from "../support/clock";
 import { d1Count } from "../support/inbound";
 import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
 
@@ -20,6 +21,21 @@ describe("Twilio failing while the bridge sends", () => {
     await settle(from);
     expect(sentTo(item.to)).toHaveLength(1);
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.deliveryReceipt.providerMessageId)).toEqual([sentTo(item.to)[0]!.sid]);
+  });
+
+  it("still reports DELIVERED when the lost answer's message was delivered before the bridge asked", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    // Twilio commits, the answer is lost, and the carrier's news (callbacks included) comes
+    // before the bridge finds the message by asking: the receipt must not be skipped.
+    emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 }, { method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
+    await push(item);
+    for (let i = 0; i < 20 && sentTo(item.to).length === 0; i++) if (!(await step(sender(from)))) await sender(from).drain();
+    const [sms] = sentTo(item.to);
+    for (const status of ["sent", "delivered"]) await emu.twilio.sendStatus(sms!.sid, status);
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(1);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT", "DELIVERED"]);
   });
 
   it("sends once after a 429 and then a 503 that Twilio did not commit", async () => {

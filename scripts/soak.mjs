@@ -1,0 +1,23 @@
+/**
+ * `npm run soak`: the fault-injection soak (soak/run.mjs) at the size given by the environment —
+ * SOAK_MESSAGES (default 2000), SOAK_CONVERSATIONS (300), SOAK_RESTARTS (2), SOAK_SEED (1),
+ * SOAK_TIMEOUT_S (600). Prints the verdict, writes bench/results-soak.md, exits 1 on any violation.
+ */
+import { writeFileSync } from "node:fs";
+import { report, runSoak } from "../soak/run.mjs";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+const num = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const result = await runSoak({
+  messages: num("SOAK_MESSAGES", 2_000),
+  conversations: num("SOAK_CONVERSATIONS", 300),
+  restarts: num("SOAK_RESTARTS", 2),
+  seed: num("SOAK_SEED", 1),
+  timeoutS: num("SOAK_TIMEOUT_S", 600),
+  keepState: process.env.SOAK_KEEP_STATE === "1",
+});
+const text = report(result);
+console.log(`\n${text}\n`);
+writeFileSync("bench/results-soak.md", `# Soak\n\nCommand: \`npm run soak\` (${new Date().toISOString().slice(0, 10)})\n\n${text}\n`);
+console.log(result.ok ? "soak passed" : "soak FAILED");
+process.exit(result.ok ? 0 : 1);
