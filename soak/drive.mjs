@@ -7,7 +7,7 @@
 import { json, sleep } from "../bench/lib.mjs";
 import { PROACTIVE_SENDER } from "./plan.mjs";
 
-const RETRY_FOR_MS = 180_000;
+const RETRY_FOR_MS = 300_000;
 
 /** Runs `task` over `items` with at most `limit` at once; `onProgress(done)` after each. */
 export async function pool(items, limit, task, onProgress = () => {}) {

@@ -3,8 +3,8 @@
  * the chance that a call meets one of them is 1 − Π(1 − p): about 20% of CXone's API calls and
  * 10% of Twilio sends. UPSTREAM_TIMEOUT_MS in the soak's bridge settings is below the delays.
  */
-export const UPSTREAM_TIMEOUT_MS = 1_500;
-const HANG_MS = 2_500;
+export const UPSTREAM_TIMEOUT_MS = 3_000;
+const HANG_MS = 4_000;
 
 const CXONE_API = "^/api/v2/";
 export const cxoneFaults = [

@@ -1,5 +1,6 @@
 import { runCron } from "./cron";
 import { createApp } from "./http/app";
+import { instrumentEnv, measureCron, metricsRoute } from "./instrumentation";
 
 export { BatchDO } from "./do/batch";
 export { ConversationDO } from "./do/conversation";
@@ -9,9 +10,16 @@ export { SenderDO } from "./do/sender";
 
 const app = createApp();
 
+// Bench instrumentation (src/instrumentation.ts): the env every request and cron run receives goes
+// through instrumentEnv, which returns it untouched unless BENCH_METRICS is "1"; only then does
+// GET/DELETE /__metrics exist.
 export default {
-  fetch: app.fetch,
+  fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    const e = instrumentEnv(env);
+    return metricsRoute(request, e) ?? app.fetch(request, e, ctx);
+  },
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(runCron(env));
+    const e = instrumentEnv(env);
+    ctx.waitUntil(measureCron(runCron(e)));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,11 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../adapters/db/client";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
-import { requireConfig } from "../config";
+import { recordBatchProgress } from "../adapters/db/proactive";
+import { requireConfig, senderRate, type Ready } from "../config";
+import { resolveSender } from "../domain/outbound/job";
 import { proactiveDeps } from "../deps";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { asAppError } from "../errors";
+import { instrumentEnv, noteAlarm } from "../instrumentation";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { Clock, Meta } from "./storage";
@@ -25,10 +28,18 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_due ON items(state, next_at);
 `;
 
-/** Items launched at once: enough to stay ahead of a 30 segment/s sender, gentle on CXone. */
+/** Items launched at once. */
 const CONCURRENCY = 8;
-/** A pass hands back to a fresh alarm after this long. */
-const PASS_MS = 20_000;
+
+/**
+ * Launches are paced at the sender's rate: a launched recipient is a CXone conversation showing
+ * the alert and an SMS in the sender's bucket, so launching faster than the bucket drains only
+ * shows agents alerts that have not gone out yet (and loads CXone and the Worker for nothing).
+ */
+function launchesPerSecond(config: Ready, req: ProactiveRequest): number {
+  const sender = resolveSender(config, req.from, undefined);
+  return Math.max(CONCURRENCY, Math.ceil(senderRate(config, sender?.key ?? "")));
+}
 
 export interface BatchStats {
   pending: number;
@@ -61,7 +72,8 @@ export class BatchDO extends DurableObject<Env> {
   private readonly runner = new SerialRunner(() => this.pass());
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
+    super(ctx, instrumentEnv(env));
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);
@@ -106,7 +118,18 @@ export class BatchDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    noteAlarm("BatchDO");
     await this.runner.run();
+  }
+
+  /** Progress into D1, where the batch's status is read; a failed write is made good by the next. */
+  private async reportProgress(): Promise<void> {
+    const batchId = this.meta.get("batchId");
+    if (!batchId) return;
+    const { launched, failed, refused } = await this.stats();
+    await recordBatchProgress(database(this.env.DB), batchId, { launched, failed, refused }).catch((err) =>
+      log("warn", "proactive.progress_failed", { batchId, reason: asAppError(err).detail ?? asAppError(err).publicMessage }),
+    );
   }
 
   private async pass(): Promise<void> {
@@ -114,9 +137,13 @@ export class BatchDO extends DurableObject<Env> {
     const deps = proactiveDeps(this.env, config);
     const policy = policyFrom(config);
     const started = Date.now();
-    while (Date.now() - started < PASS_MS) {
+    let budget = Infinity;
+    let launched = 0;
+    while (launched < budget) {
       const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), CONCURRENCY).toArray();
       if (due.length === 0) break;
+      if (budget === Infinity) budget = launchesPerSecond(config, JSON.parse(due[0]!.payload!) as ProactiveRequest);
+      launched += due.length;
       await Promise.all(
         due.map(async (item) => {
           const req = JSON.parse(item.payload!) as ProactiveRequest;
@@ -140,9 +167,12 @@ export class BatchDO extends DurableObject<Env> {
           }
         }),
       );
+      await this.reportProgress();
     }
+    await this.reportProgress();
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(next_at) AS at FROM items WHERE state = 'pending'").one().at;
-    await this.clock.at(next ?? undefined);
+    // A second's worth launched: the rest waits for the next second, as the sender will.
+    await this.clock.at(next === null ? undefined : launched >= budget ? Math.max(next, started + 1000) : next);
     if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
   }
 }

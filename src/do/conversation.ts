@@ -9,6 +9,7 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
 import { threadInbound, type InboundMessage, type Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
+import { instrumentEnv, noteAlarm } from "../instrumentation";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { Clock, hasDirty, markSynced, Meta, syncDirty } from "./storage";
@@ -85,7 +86,8 @@ export class ConversationDO extends DurableObject<Env> {
   private readonly runner = new SerialRunner((force) => this.pass(force));
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
+    super(ctx, instrumentEnv(env));
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);
@@ -161,6 +163,7 @@ export class ConversationDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    noteAlarm("ConversationDO");
     await this.runner.run(false);
   }
 

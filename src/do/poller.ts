@@ -6,6 +6,7 @@ import { requireConfig } from "../config";
 import { acceptDeps, cxoneFor, refuseOutbound } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
 import { asAppError } from "../errors";
+import { instrumentEnv } from "../instrumentation";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { Meta } from "./storage";
@@ -34,7 +35,8 @@ export class PollerDO extends DurableObject<Env> {
   private last: PollResult = { pages: 0, items: 0, invalid: 0, cursor: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
+    super(ctx, instrumentEnv(env));
     this.meta = new Meta(ctx.storage.sql);
   }
 

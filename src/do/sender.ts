@@ -3,6 +3,7 @@ import { requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import type { OutboundJob } from "../domain/outbound/job";
+import { instrumentEnv, noteAlarm } from "../instrumentation";
 import { SerialRunner } from "./runner";
 import { SendWork, type QueueRow } from "./sender-send";
 import { Clock, hasDirty, Meta, syncDirty } from "./storage";
@@ -74,11 +75,12 @@ export class SenderDO extends DurableObject<Env> {
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
+    super(ctx, instrumentEnv(env));
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);
-    this.work = new SendWork(this.sql, env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
+    this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
     void ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(SCHEMA);
     });
@@ -106,6 +108,7 @@ export class SenderDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    noteAlarm("SenderDO");
     await this.runner.run();
   }
 

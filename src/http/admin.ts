@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { database } from "../adapters/db/client";
 import { messageByAnyId, messagesOfConversation, optOutsOf, removeOptOuts, reportsOf } from "../adapters/db/admin";
@@ -22,6 +23,14 @@ const Phone = z.object({ phone: z.string().refine(isE164, "must be an E.164 numb
 const Business = z.string().refine((v) => v === "*" || isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number, an MG SID or *");
 
 /** The operator's view (SPEC §3 /admin/*): bearer ADMIN_TOKEN, compared in constant time. */
+// `{"business": …}` is all an opt-out takes: a bigger body is refused before it is parsed.
+const optOutBodyLimit = bodyLimit({
+  maxSize: 4 * 1024,
+  onError: () => {
+    throw new AppError(413, "payload_too_large", "an opt-out body is at most 4 KB");
+  },
+});
+
 export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", async (c, next) => {
     const config = requireConfig(c.env, "admin");
@@ -73,7 +82,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const rows = await optOutsOf(database(c.env.DB), phone);
     return c.json({ phone, suppressed: rows.length > 0, optOuts: rows });
   })
-  .put("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+  .put("/admin/opt-outs/:phone", optOutBodyLimit, validated("param", Phone), async (c) => {
     const { phone } = c.req.valid("param");
     const raw = await c.req.text();
     let body: unknown = {};

@@ -26,7 +26,7 @@ const customFields = z
 
 const Single = z.object({ to: e164, text, campaignId, idempotencyKey: key, from: sender.optional(), customFields }).strict();
 // A batch item's own fields are checked one by one, so one bad recipient is refused, not the batch.
-const Item = z.object({ to: z.unknown(), text: z.unknown(), idempotencyKey: z.unknown(), customFields: z.unknown().optional() }).strict();
+const Item = z.object({ to: z.unknown().optional(), text: z.unknown().optional(), idempotencyKey: z.unknown().optional(), customFields: z.unknown().optional() }).strict();
 const Batch = z.object({ campaignId, from: sender.optional(), messages: z.array(Item).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} recipients per batch`) }).strict();
 const ItemFields = z.object({ to: e164, text, idempotencyKey: key, customFields });
 
@@ -82,8 +82,9 @@ export const proactiveRoutes = new Hono<AppEnv>()
         if (reason) refused.push({ to: r.to, reason });
         return reason === undefined;
       });
-      if (accepted.length > 0) await c.env.BATCH.getByName(batchId).start(batchId, accepted);
+      // The row first: the batch's object reports its progress into it from the first launch on.
       await createBatch(db, { id: batchId, campaignId: batch.campaignId, total: batch.messages.length, accepted: accepted.length, refused: refused.length, createdAt: Date.now() });
+      if (accepted.length > 0) await c.env.BATCH.getByName(batchId).start(batchId, accepted);
       log("info", "proactive.batch_accepted", { batchId, campaignId: batch.campaignId, count: accepted.length, reason: `${refused.length} refused` });
       return c.json({ batchId, accepted: accepted.length, refused }, 202);
     }
@@ -103,22 +104,21 @@ export const proactiveRoutes = new Hono<AppEnv>()
     const batchId = c.req.param("batchId");
     const batch = await batchById(db, batchId);
     if (!batch) throw new AppError(404, "not_found", "no such batch");
-    const [launch, counts] = await Promise.all([
-      batch.accepted > 0 ? c.env.BATCH.getByName(batchId).stats() : { pending: 0, launched: 0, failed: 0, refused: 0 },
-      batchMessageCounts(db, batchId, Date.now()),
-    ]);
+    // D1 only: the batch's object may be busy launching for a while and must not hold this up.
+    const counts = await batchMessageCounts(db, batchId, Date.now());
+    const pending = batch.accepted - batch.launched - batch.launchFailed - batch.launchRefused;
     return c.json({
       batchId,
       campaignId: batch.campaignId,
       total: batch.total,
       counts: {
         // Not yet launched into CXone counts as queued: it will be.
-        queued: counts.queued + launch.pending,
+        queued: counts.queued + pending,
         deferred: counts.deferred,
         sent: counts.sent,
         delivered: counts.delivered,
-        failed: counts.failed + launch.failed,
-        refused: batch.refused + launch.refused + counts.refused,
+        failed: counts.failed + batch.launchFailed,
+        refused: batch.refused + batch.launchRefused + counts.refused,
       },
     });
   });

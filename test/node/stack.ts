@@ -38,13 +38,15 @@ export async function startE2E(base: number, extra: Record<string, string> = {})
     dir,
     async cleanup() {
       await stack.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.KEEP_E2E_STATE) rmSync(dir, { recursive: true, force: true });
     },
   });
 }
 
 export async function json<T = unknown>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, init);
+  const res = await fetch(url, init).catch((err: Error) => {
+    throw new Error(`${init?.method ?? "GET"} ${url}: ${err.message} (${String((err.cause as Error | undefined)?.message)})`);
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url} → ${res.status} ${text}`);
   return JSON.parse(text) as T;

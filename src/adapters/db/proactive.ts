@@ -71,6 +71,14 @@ export async function createBatch(db: Db, row: typeof proactiveBatches.$inferIns
   await db.insert(proactiveBatches).values(row);
 }
 
+/** The launch progress a batch's Durable Object reports (absolute numbers, so a repeat is harmless). */
+export async function recordBatchProgress(db: Db, id: string, progress: { launched: number; failed: number; refused: number }): Promise<void> {
+  await db
+    .update(proactiveBatches)
+    .set({ launched: progress.launched, launchFailed: progress.failed, launchRefused: progress.refused })
+    .where(eq(proactiveBatches.id, id));
+}
+
 export async function batchById(db: Db, id: string) {
   return db.select().from(proactiveBatches).where(eq(proactiveBatches.id, id)).get();
 }

@@ -177,4 +177,8 @@ export const proactiveBatches = sqliteTable("proactive_batches", {
   accepted: integer("accepted").notNull(),
   refused: integer("refused").notNull(),
   createdAt: integer("created_at").notNull(),
+  // Kept by the batch's Durable Object as it launches, so reading a batch never waits on it.
+  launched: integer("launched").notNull().default(0),
+  launchFailed: integer("launch_failed").notNull().default(0),
+  launchRefused: integer("launch_refused").notNull().default(0),
 });
