@@ -388,9 +388,8 @@ function report(r) {
     );
     out.push("");
     for (const [name, s] of [["baseline", base], ["bridge", bridge]]) {
-      if (s.refusals.length > 0) out.push("", `${name}'s non-2xx answers (first ${s.refusals.length}): ${s.refusals.map((r) => `\`${r.replace(/`/g, "'")}\``).join("; ")}`);
+      if (s.refusals.length > 0) out.push(`${name}'s non-2xx answers (first ${s.refusals.length}): ${s.refusals.map((r) => `\`${r.replace(/`/g, "'")}\``).join("; ")}${proxyNote(s.refusals)}`, "");
     }
-    out.push("");
     out.push(
       `After the bridge's run, every accepted text was in CXone ${drainS.toFixed(1)} s later (delivery runs in the ConversationDO alarms, after the 200): ${bridge.ok} texts delivered end to end in ${(bridge.seconds + drainS).toFixed(1)} s = ${(bridge.ok / (bridge.seconds + drainS)).toFixed(1)} texts/s.`,
     );
@@ -418,7 +417,7 @@ function report(r) {
       `autocannon, ${cfg.connections} connections, ${cfg.duration} s, each push a new CXone message id (bearer \`CXONE_WEBHOOK_SECRET\`), 50 conversations, all from one sender — so every accept is a D1 claim plus an enqueue into that one sender's SenderDO (the send itself happens later, at the sender's rate).`,
     );
     out.push("");
-    if (p.refusals.length > 0) out.push(`Non-2xx answers (first ${p.refusals.length}): ${p.refusals.map((x) => `\`${x.replace(/`/g, "'")}\``).join("; ")}`, "");
+    if (p.refusals.length > 0) out.push(`Non-2xx answers (first ${p.refusals.length}): ${p.refusals.map((x) => `\`${x.replace(/`/g, "'")}\``).join("; ")}${proxyNote(p.refusals)}`, "");
     out.push(table(["pushes accepted (200)", "non-2xx / errors", "pushes/s", "p50", "p95", "p99", "max", "CPU per push: workerd + wrangler"], [[p.ok, p.non2xx + p.errors, p.rps.toFixed(1), ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max), cpuPer(p)]]));
   }
   if (r.rate) {
@@ -561,6 +560,13 @@ function report(r) {
   if (r.failures.length > 0) out.push("", "## FAILED", "", ...r.failures.map((f) => `- ${f.split("\n")[0]}`));
   out.push("");
   return out.join("\n");
+}
+
+/** wrangler dev's proxy answers 503 "Your worker restarted mid-request" when it loses a request on its way to the Worker. */
+function proxyNote(refusals) {
+  return refusals.some((r) => r.includes("restarted mid-request"))
+    ? " — a 503 with that text comes from `wrangler dev`'s own proxy (templates/startDevWorker/ProxyWorker.ts) when it loses the connection to the Worker under load; the request never reached the bridge."
+    : "";
 }
 
 function cpuPer(s) {

@@ -9,7 +9,7 @@
  * bridge is quiet again: alarms, D1 mirror writes and receipts included) are divided by `count`.
  */
 import twilio from "twilio";
-import { json, post, until } from "./lib.mjs";
+import { json, post, sleep, until } from "./lib.mjs";
 import { nextSid } from "./load.mjs";
 import { bridgeView, diffCounts, emulatorCounts, metricsClient } from "./metrics.mjs";
 
@@ -23,11 +23,19 @@ export async function benchCost(stack, creds, { count }) {
   async function inbound(from, body) {
     const url = `${stack.bridgeUrl}/twilio/inbound`;
     const fields = { MessageSid: nextSid(), AccountSid: creds.TWILIO_ACCOUNT_SID, From: from, To: business, Body: body, NumMedia: "0", NumSegments: "1" };
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(creds.TWILIO_AUTH_TOKEN, url, fields) },
-      body: new URLSearchParams(fields).toString(),
-    });
+    const send = () =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(creds.TWILIO_AUTH_TOKEN, url, fields) },
+        body: new URLSearchParams(fields).toString(),
+      });
+    let res = await send();
+    // The same MessageSid again is a no-op for the bridge: retry what wrangler dev's proxy dropped.
+    for (let attempt = 1; res.status === 503 && attempt < 5; attempt++) {
+      await res.text();
+      await sleep(200 * attempt);
+      res = await send();
+    }
     if (res.status !== 200) throw new Error(`inbound answered ${res.status}: ${await res.text()}`);
   }
   async function inboundBatch(customers, body) {
@@ -40,9 +48,7 @@ export async function benchCost(stack, creds, { count }) {
     const ids = [];
     for (const c of customers) {
       const conversationId = await conversationOf(c);
-      const { id, pushed } = await post(`${stack.cxoneUrl}/_emu/agent-reply`, { conversationId, body: "Thanks, on its way.", push: true });
-      if (pushed !== 200) throw new Error(`the push was answered ${pushed}`);
-      ids.push(id);
+      ids.push(await pushReply(stack, { conversationId, body: "Thanks, on its way." }));
     }
     await until(
       "DELIVERED receipts",
@@ -77,6 +83,20 @@ export async function benchCost(stack, creds, { count }) {
   rows.push(await measure("inbound, existing thread", () => inboundBatch(customers, "Any news?")));
   rows.push(await measure("outbound: push → Twilio → 3 callbacks → SENT + DELIVERED receipts", () => replyBatch(customers)));
   return rows;
+}
+
+/**
+ * An agent reply in the CXone emulator, pushed to the bridge; pushed again with the same id until
+ * the bridge answers 200, as CXone does (wrangler dev's proxy can drop one with a 503 under load).
+ */
+export async function pushReply(stack, reply) {
+  let answer = await post(`${stack.cxoneUrl}/_emu/agent-reply`, { ...reply, push: true });
+  for (let attempt = 1; answer.pushed !== 200 && attempt < 5; attempt++) {
+    await sleep(200 * attempt);
+    answer = await post(`${stack.cxoneUrl}/_emu/agent-reply`, { ...reply, id: answer.id, push: true });
+  }
+  if (answer.pushed !== 200) throw new Error(`the push of ${answer.id} was answered ${answer.pushed}`);
+  return answer.id;
 }
 
 /** Per-message figures of a cost row. */

@@ -19,8 +19,17 @@ export async function benchRate(stack, rates = RATES) {
   const rows = [];
   const series = {};
   let n = 0;
-  const reply = (rate, to) =>
-    post(`${stack.cxoneUrl}/_emu/agent-reply`, { conversationId: `bench-${rate}-${++n}`, to, from: sender(rate), body: `bench ${n}`, push: true });
+  // A push the bridge did not answer 200 is pushed again with the same id, as CXone retries (under
+  // load `wrangler dev`'s own proxy can drop a request with a 503 before the bridge sees it).
+  const reply = async (rate, to) => {
+    const item = { conversationId: `bench-${rate}-${++n}`, to, from: sender(rate), body: `bench ${n}`, push: true };
+    let answer = await post(`${stack.cxoneUrl}/_emu/agent-reply`, item);
+    for (let attempt = 1; answer.pushed !== 200 && attempt < 5; attempt++) {
+      await sleep(200 * attempt);
+      answer = await post(`${stack.cxoneUrl}/_emu/agent-reply`, { ...item, id: answer.id });
+    }
+    return answer;
+  };
   const arrivals = async (rate) => (await json(`${stack.twilioUrl}/_emu/messages`)).filter((m) => m.from === sender(rate));
 
   for (const rate of rates) {

@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { json, post, sleep, until } from "./lib.mjs";
+import { pushReply } from "./cost.mjs";
 import { bridgeView, metricsClient } from "./metrics.mjs";
 
 /** SQL adding messages number `from`..`to` (and their conversations, receipts, callbacks). */
@@ -68,8 +69,7 @@ export async function makeStuck(stack, business, count) {
   for (let i = 0; i < count; i++) {
     const to = `+1626${String(i).padStart(7, "0")}`;
     await post(`${stack.twilioUrl}/_emu/outcome/${encodeURIComponent(to)}`, { status: "sent" });
-    const { id } = await post(`${stack.cxoneUrl}/_emu/agent-reply`, { conversationId: `stuck-${i}`, to, from: business, body: "no receipt will come", push: true });
-    ids.push(id);
+    ids.push(await pushReply(stack, { conversationId: `stuck-${i}`, to, from: business, body: "no receipt will come" }));
   }
   // Sent, and Twilio said "sent": the SENT receipt is CXone's last word for these.
   await until(
