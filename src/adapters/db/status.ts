@@ -34,12 +34,18 @@ export async function markRequeued(db: Db, cxoneMessageId: string, now = Date.no
     .where(eq(messages.cxoneMessageId, cxoneMessageId));
 }
 
+/**
+ * Written as a literal, not a bound `matched = ?`: SQLite uses the partial index
+ * `status_events_orphan_idx` (WHERE matched = 0) only when it can see the 0.
+ */
+const unmatched = sql`${statusEvents.matched} = 0`;
+
 export async function orphanEvents(db: Db, opts: { sid?: string; limit?: number; olderThan?: number } = {}) {
   return db
     .select()
     .from(statusEvents)
-    .where(and(eq(statusEvents.matched, false), opts.sid ? eq(statusEvents.messageSid, opts.sid) : undefined, opts.olderThan ? lte(statusEvents.receivedAt, opts.olderThan) : undefined))
-    .orderBy(asc(statusEvents.id))
+    .where(and(unmatched, opts.sid ? eq(statusEvents.messageSid, opts.sid) : undefined, opts.olderThan ? lte(statusEvents.receivedAt, opts.olderThan) : undefined))
+    .orderBy(asc(statusEvents.receivedAt), asc(statusEvents.id))
     .limit(opts.limit ?? 100);
 }
 
@@ -48,7 +54,7 @@ export async function markMatched(db: Db, ids: number[]): Promise<void> {
 }
 
 export async function dropOrphans(db: Db, olderThan: number): Promise<number> {
-  const rows = await db.delete(statusEvents).where(and(eq(statusEvents.matched, false), lte(statusEvents.receivedAt, olderThan))).returning({ id: statusEvents.id });
+  const rows = await db.delete(statusEvents).where(and(unmatched, lte(statusEvents.receivedAt, olderThan))).returning({ id: statusEvents.id });
   return rows.length;
 }
 
