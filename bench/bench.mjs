@@ -440,7 +440,7 @@ function report(r) {
     if (starved.length > 0) {
       out.push(
         "",
-        `Utilization below 95 % (${starved.map((row) => `${row.rate}/s`).join(", ")}): the backlog is pushed 16 at a time through POST /cxone/outbound, so a sender can only be kept busy as fast as the bridge accepts pushes on this machine${r.push ? ` (${r.push.rps.toFixed(0)} pushes/s, below)` : ""}; the worst one-second window is the bucket's own figure and must stay at or under the limit.`,
+        `Utilization below 95 % (${starved.map((row) => `${row.rate}/s`).join(", ")}): the sender was not kept busy. The backlog reaches the bridge through the CXone emulator's pushes, 16 at a time, while the same isolate also sends, takes Twilio's status callbacks and reports receipts, all on cores shared with everything else on this machine (the plot shows the gaps); pushes alone were accepted at ${r.push ? `${r.push.rps.toFixed(0)}/s` : "the rate measured above"}. The bucket's own guarantee is the dispatch-side worst window, which must stay at or under the limit.`,
       );
     }
     out.push("", "![sends per second at Twilio during the backlog](rate.svg)");
