@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { waitFor } from "../scripts/stack.mjs";
+import { killGroup, waitFor } from "../scripts/stack.mjs";
 
 export async function startBaseline({ port, fallbackPorts = [], vars, dir }) {
   // workerd binds its port without SO_REUSEADDR, so a TIME-WAIT left by any client connection
@@ -62,26 +62,6 @@ async function startOnce({ port, vars, dir }) {
     watching = false;
   }
   return { url: `http://localhost:${port}`, publicUrl: `http://localhost:${port}`, pid: child.pid, stop };
-}
-
-/** SIGTERM to the group (npx → wrangler → workerd), SIGKILL after 5 s if anything is left. */
-export function killGroup(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      child.kill("SIGTERM");
-    }
-    setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5_000).unref();
-  });
 }
 
 function safeExec(cmd, args) {

@@ -23,6 +23,7 @@ export interface Stack {
 }
 export function startStack(opts?: StackOptions): Promise<Stack>;
 export function tick(port?: number): Promise<number>;
+export function killGroup(child: import("node:child_process").ChildProcess): Promise<void>;
 export function waitFor(url: string, timeoutMs?: number): Promise<void>;
 export function ensureDevVars(): void;
 export function migrate(persistTo?: string): void;

@@ -97,7 +97,7 @@ export async function startStack(opts = {}) {
     },
     async stop() {
       if (ticker) clearInterval(ticker);
-      await Promise.all(children.map((c) => kill(c)));
+      await Promise.all(children.map((c) => killGroup(c)));
     },
   };
 }
@@ -107,7 +107,7 @@ function startBridge({ port, vars, persistTo, io }) {
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, { env, stdio: io, detached: true });
-  return { child, stop: () => kill(child) };
+  return { child, stop: () => killGroup(child) };
 }
 
 async function assertPortFree(port) {
@@ -124,7 +124,8 @@ export async function tick(port = 8787) {
   return res.status;
 }
 
-function kill(child) {
+/** SIGTERM to the child's process group (npx → wrangler → workerd), SIGKILL after 5 s if anything is left. */
+export function killGroup(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", () => resolve());

@@ -184,7 +184,10 @@ export class ConversationDO extends DurableObject<Env> {
       const before = thread.conversationId;
       const started = Date.now();
       try {
-        if (!adopted) adopted = await this.adoptProactive(db, thread);
+        if (!adopted) {
+          await this.adoptProactive(db, thread);
+          adopted = true;
+        }
         const result = await threadInbound(cxone, thread, msg);
         this.saveThread(thread);
         if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
@@ -264,7 +267,7 @@ export class ConversationDO extends DurableObject<Env> {
   }
 
   /** A business opened a proactive conversation with this customer since the thread last changed: replies go there. */
-  private async adoptProactive(db: Db, thread: Thread): Promise<true> {
+  private async adoptProactive(db: Db, thread: Thread): Promise<void> {
     const boundAt = Number(this.meta.get("boundAt") ?? 0);
     const newer = await newerProactive(db, this.meta.get("customer")!, this.meta.get("business")!, boundAt);
     if (newer) {
@@ -272,7 +275,6 @@ export class ConversationDO extends DurableObject<Env> {
       this.meta.set("boundAt", String(newer.createdAt));
       log("info", "inbound.thread_adopted", { conversationId: newer.id });
     }
-    return true;
   }
 
   private saveThread(thread: Thread): void {

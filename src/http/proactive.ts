@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { database } from "../adapters/db/client";
-import { batchById, batchMessageCounts, createBatch, suppressedAmong, usedKeys } from "../adapters/db/proactive";
+import { suppressedAmong } from "../adapters/db/outbound";
+import { batchById, batchMessageCounts, createBatch, usedKeys } from "../adapters/db/proactive";
 import { requireConfig } from "../config";
 import { proactiveDeps } from "../deps";
 import { isE164 } from "../domain/compliance/e164";
@@ -75,7 +76,7 @@ export const proactiveRoutes = new Hono<AppEnv>()
       const business = batch.from ?? config.TWILIO_FROM_NUMBER ?? config.TWILIO_MESSAGING_SERVICE_SID;
       const [used, suppressed] = await Promise.all([
         usedKeys(db, candidates.map((r) => r.key)),
-        suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [business, config.TWILIO_MESSAGING_SERVICE_SID].filter((b): b is string => !!b)),
+        suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [business, config.TWILIO_MESSAGING_SERVICE_SID]),
       ]);
       const accepted = candidates.filter((r) => {
         const reason = used.has(r.key) ? "duplicate_idempotency_key" : suppressed.has(r.to) ? "opted_out" : undefined;

@@ -57,11 +57,23 @@ export async function updateOutbound(db: Db, cxoneMessageId: string, patch: Outb
     .where(opts.onlyFrom ? and(where, inArray(messages.state, opts.onlyFrom)) : where);
 }
 
+/** A number opted out of any of these business numbers / services, or of all ("*"), is suppressed. */
+const suppressionKeys = (businesses: (string | null | undefined)[]) => [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
+
 /** Is this customer opted out of any of these business numbers / services (or of all: "*")? */
 export async function isSuppressed(db: Db, phone: string, businesses: (string | null | undefined)[]): Promise<boolean> {
-  const keys = [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
-  const row = await db.select({ n: sql<number>`1` }).from(optOuts).where(and(eq(optOuts.phone, phone), inArray(optOuts.business, keys))).get();
+  const row = await db.select({ n: sql<number>`1` }).from(optOuts).where(and(eq(optOuts.phone, phone), inArray(optOuts.business, suppressionKeys(businesses)))).get();
   return row !== undefined;
+}
+
+/** Of these numbers, the ones suppressed for these businesses (one query, however many numbers). */
+export async function suppressedAmong(db: Db, phones: string[], businesses: (string | null | undefined)[]): Promise<Set<string>> {
+  if (phones.length === 0) return new Set();
+  const rows = await db.all<{ phone: string }>(
+    sql`SELECT DISTINCT phone FROM ${optOuts} WHERE phone IN (SELECT value FROM json_each(${JSON.stringify(phones)}))
+        AND business IN (SELECT value FROM json_each(${JSON.stringify(suppressionKeys(businesses))}))`,
+  );
+  return new Set(rows.map((r) => r.phone));
 }
 
 export async function addOptOut(db: Db, business: string, phone: string, source: string, now = Date.now()): Promise<void> {

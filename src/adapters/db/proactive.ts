@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
 import type { Db } from "./client";
-import { conversations, optOuts, proactiveBatches, proactiveRequests } from "./schema";
+import { conversations, proactiveBatches, proactiveRequests } from "./schema";
 
 function toAnswer(row: typeof proactiveRequests.$inferSelect): ProactiveAnswer {
   return {
@@ -55,16 +55,6 @@ export async function usedKeys(db: Db, keys: string[]): Promise<Set<string>> {
     sql`SELECT idempotency_key AS key FROM ${proactiveRequests} WHERE idempotency_key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`,
   );
   return new Set(rows.map((r) => r.key));
-}
-
-/** Of these numbers, the ones opted out of any of the businesses (or of all). */
-export async function suppressedAmong(db: Db, phones: string[], businesses: string[]): Promise<Set<string>> {
-  if (phones.length === 0) return new Set();
-  const rows = await db.all<{ phone: string }>(
-    sql`SELECT DISTINCT phone FROM ${optOuts} WHERE phone IN (SELECT value FROM json_each(${JSON.stringify(phones)}))
-        AND business IN (SELECT value FROM json_each(${JSON.stringify([...businesses, "*"])}))`,
-  );
-  return new Set(rows.map((r) => r.phone));
 }
 
 export async function createBatch(db: Db, row: typeof proactiveBatches.$inferInsert): Promise<void> {
