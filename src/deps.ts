@@ -1,7 +1,7 @@
 import { cxoneClient, isUpstreamStatus } from "./adapters/cxone/client";
 import { tokenSource } from "./adapters/cxone/token-source";
 import { database } from "./adapters/db/client";
-import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId, updateOutbound } from "./adapters/db/outbound";
+import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId } from "./adapters/db/outbound";
 import { advanceStatus, dropOrphans, markMatched, markRequeued, orphanEvents, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
 import { dueIdleCloses, markClosed, postponeIdleClose } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
@@ -11,7 +11,7 @@ import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
 import { asAppError } from "./errors";
 import { log } from "./log";
-import { queueReport } from "./adapters/db/outbox";
+import { failUnsent, queueReport } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
 import { acceptOutbound, type AcceptDeps } from "./domain/outbound/accept";
@@ -33,8 +33,7 @@ export function cxoneFor(env: Env, config: Ready) {
 /** Marks a message failed before sending and reports FAILED to CXone (retried by the reconciler if CXone is down). */
 export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: string, code: string, message: string): Promise<void> {
   const db = database(env.DB);
-  await updateOutbound(db, cxoneMessageId, { state: "failed", errorCode: code, lastError: message, checkAt: null });
-  const id = await queueReport(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
+  const id = await failUnsent(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
   if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { ids: [id] });
 }
 
@@ -62,7 +61,16 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
     async find(sid) {
       const row = await outboundBySid(db, sid);
       return row && row.cxoneMessageId
-        ? { cxoneMessageId: row.cxoneMessageId, sender: row.sender, customer: row.customer, twilioStatus: row.twilioStatus, carrierRetries: row.carrierRetries, conversationId: row.conversationId }
+        ? {
+            cxoneMessageId: row.cxoneMessageId,
+            sid,
+            sender: row.sender,
+            customer: row.customer,
+            twilioStatus: row.twilioStatus,
+            settled: row.state === "settled",
+            carrierRetries: row.carrierRetries,
+            conversationId: row.conversationId,
+          }
         : undefined;
     },
     record: (e, matched) => recordStatusEvent(db, { ...e, matched }),
@@ -74,8 +82,8 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
     },
     suppress: (tracked) => addOptOut(db, tracked.sender ?? "*", tracked.customer, "twilio:21610"),
     async requeue(tracked, delayMs) {
-      if (!tracked.sender || !(await sender(tracked).requeue(tracked.cxoneMessageId, delayMs))) return false;
-      await markRequeued(db, tracked.cxoneMessageId);
+      if (!tracked.sender || !(await sender(tracked).requeue(tracked.cxoneMessageId, delayMs, tracked.sid))) return false;
+      await markRequeued(db, tracked.cxoneMessageId, tracked.sid);
       return true;
     },
     async finalize(tracked) {

@@ -157,15 +157,23 @@ export class SenderDO extends DurableObject<Env> {
     return ids.filter((id) => this.sql.exec("SELECT 1 FROM queue WHERE id = ?", id).toArray().length === 0);
   }
 
-  /** One more try for a sent message after a carrier error (30008/30022), through the bucket. */
-  async requeue(id: string, delayMs: number): Promise<boolean> {
+  /**
+   * One more try for a sent message after a carrier error (30008/30022), through the bucket.
+   * True also when the send `sid` failed in was requeued already (a repeated callback, or a
+   * handler that died before recording it), so that no FAILED receipt follows a retry.
+   */
+  async requeue(id: string, delayMs: number, sid: string): Promise<boolean> {
     const at = this.clock.now() + delayMs;
     const cursor = this.sql.exec(
-      "UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, sid = NULL, twilio_status = NULL, version = version + 1 WHERE id = ? AND state = 'done' AND payload IS NOT NULL",
+      "UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, sid = NULL, twilio_status = NULL, version = version + 1 WHERE id = ? AND sid = ? AND state = 'done' AND payload IS NOT NULL",
       at,
       id,
+      sid,
     );
-    if (cursor.rowsWritten === 0) return false;
+    if (cursor.rowsWritten === 0) {
+      const row = this.sql.exec<{ sid: string | null }>("SELECT sid FROM queue WHERE id = ?", id).toArray()[0];
+      return row !== undefined && row.sid !== sid;
+    }
     await this.clock.soon(at);
     return true;
   }

@@ -90,13 +90,15 @@ export async function launchProactive(deps: ProactiveDeps, config: Ready, req: P
     { id: message.id, conversationId: conversation.id, to: req.to, body: req.text, from: req.from ?? null, createdTime: new Date(now).toISOString() },
     { proactive: true, ...(deferred ? { notBefore: sendAt } : {}), ...(req.batchId ? { batchId: req.batchId } : {}) },
   );
-  const status = accepted.state === "failed" ? "refused" : deferred ? "deferred" : "queued";
+  // A repeat after a crash midway can find the message already judged: refused, or a dead letter
+  // (the reconciler gave up on it before the repeat came) — say so, never "queued".
+  const status = accepted.state === "failed" ? "refused" : accepted.state === "dead" ? "failed" : deferred ? "deferred" : "queued";
   log("info", "proactive.accepted", { conversationId: conversation.id, cxoneMessageId: message.id, campaignId: req.campaignId, batchId: req.batchId ?? null, status, to: req.to });
   return deps.remember(req, {
     conversationId: conversation.id,
     messageId: message.id,
     status,
-    ...(status === "refused" ? { reason: "opted_out" } : {}),
+    ...(status === "refused" ? { reason: "opted_out" } : status === "failed" ? { reason: "dead_letter" } : {}),
     ...(deferred ? { sendAt: new Date(sendAt).toISOString() } : {}),
   });
 }

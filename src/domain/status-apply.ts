@@ -13,9 +13,12 @@ export interface StatusEvent {
 /** The outbound message a status is about, as D1 knows it. */
 export interface Tracked {
   cxoneMessageId: string;
+  sid: string;
   sender: string | null;
   customer: string;
   twilioStatus: string | null;
+  /** Its final status is applied in full (receipt queued): nothing left to do. */
+  settled: boolean;
   carrierRetries: number;
   conversationId: string | null;
 }
@@ -53,7 +56,10 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
   }
   if (source === "callback") await deps.record(event, true);
   const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };
-  if (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode))) {
+  // At this final status but not settled: whoever moved it there died (or is still busy) before
+  // the receipt; the same status again finishes the job, each step being idempotent.
+  const unfinished = FINAL.has(event.status) && tracked.twilioStatus === event.status && !tracked.settled;
+  if (!unfinished && (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode)))) {
     log("info", "status.ignored", { ...ids, status: event.status, reason: `already ${tracked.twilioStatus}`, kind: source });
     return "ignored";
   }

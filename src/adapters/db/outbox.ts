@@ -2,19 +2,38 @@ import { and, eq, lte, sql } from "drizzle-orm";
 import type { StatusReport } from "../cxone/schemas";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
-import { outbox } from "./schema";
+import { messages, outbox } from "./schema";
 
 /** How long a claimed report is someone's before another worker may try it. */
 export const REPORT_LEASE_MS = 60_000;
 
-/** Queues a status report for CXone; a second report of the same status for a message is ignored. */
-export async function queueReport(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
-  const rows = await db
+const reportStatement = (db: Db, cxoneMessageId: string, body: StatusReport, now: number) =>
+  db
     .insert(outbox)
     .values({ cxoneMessageId, status: body.status, payload: JSON.stringify(body), nextAttemptAt: now, createdAt: now })
     .onConflictDoNothing()
     .returning({ id: outbox.id });
+
+/** Queues a status report for CXone; a second report of the same status for a message is ignored. */
+export async function queueReport(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
+  const rows = await reportStatement(db, cxoneMessageId, body, now);
   return rows[0]?.id;
+}
+
+/**
+ * Fails a message that was never sent and queues its FAILED report in one transaction. Apart, a
+ * Worker dying between the two left a failed message (no longer checked by the reconciler) whose
+ * receipt nothing would ever queue — found by the soak.
+ */
+export async function failUnsent(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
+  const [, queued] = await db.batch([
+    db
+      .update(messages)
+      .set({ state: "failed", errorCode: body.deliveryReceipt.errorCode ?? null, lastError: body.deliveryReceipt.errorMessage ?? null, checkAt: null, updatedAt: now })
+      .where(eq(messages.cxoneMessageId, cxoneMessageId)),
+    reportStatement(db, cxoneMessageId, body, now),
+  ]);
+  return queued[0]?.id;
 }
 
 export type ClaimedReport = typeof outbox.$inferSelect;

@@ -27,11 +27,12 @@ export async function settle(db: Db, sid: string, now = Date.now()): Promise<voi
 }
 
 /** Back in the sender's queue for one more try after a carrier error. */
-export async function markRequeued(db: Db, cxoneMessageId: string, now = Date.now()): Promise<void> {
+export async function markRequeued(db: Db, cxoneMessageId: string, sid: string, now = Date.now()): Promise<void> {
+  // Only while the row still holds the failed send: a repeat must not count a second retry.
   await db
     .update(messages)
     .set({ state: "queued", messageSid: null, twilioStatus: null, carrierRetries: sql`${messages.carrierRetries} + 1`, updatedAt: now })
-    .where(eq(messages.cxoneMessageId, cxoneMessageId));
+    .where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.messageSid, sid)));
 }
 
 /**

@@ -51,15 +51,16 @@ export async function acceptOutbound(
   });
   if (!claimed) {
     const existing = await deps.existing(item.id);
-    if (existing?.state === "queued" && existing.sender && sender) await deps.enqueue(existing.sender, jobFor(item, { ...sender, key: existing.sender }, { ...extra, business: business ?? undefined }));
     log("info", "outbound.duplicate", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, status: existing?.state });
-    return { duplicate: true, state: existing?.state ?? "queued" };
+    if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued" };
+    // Still "queued": the first copy's handler may have died before queueing or refusing it, so
+    // this copy finishes the job (the queue ignores ids it has; the sender checks opt-outs again).
+    const key = existing.sender ?? sender?.key;
+    if (!sender || !key) return { duplicate: true, state: await refuseNoSender(deps, item) };
+    await deps.enqueue(key, jobFor(item, { ...sender, key }, { ...extra, business: business ?? undefined }));
+    return { duplicate: true, state: "queued" };
   }
-  if (!sender) {
-    await deps.refuse(item.id, "NO_SENDER", "no sender: the message has no from, the conversation no business number, and TWILIO_FROM_NUMBER is not set");
-    log("warn", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "NO_SENDER" });
-    return { duplicate: false, state: "failed" };
-  }
+  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item) };
   if (await deps.isSuppressed(item.to, [business, sender.from, sender.messagingServiceSid])) {
     await deps.refuse(item.id, "OPTED_OUT", "the recipient opted out");
     log("info", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "OPTED_OUT", to: item.to });
@@ -68,4 +69,10 @@ export async function acceptOutbound(
   await deps.enqueue(sender.key, jobFor(item, sender, { ...extra, business: business ?? undefined }));
   log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: sender.key, segments, encoding, to: item.to });
   return { duplicate: false, state: "queued" };
+}
+
+async function refuseNoSender(deps: AcceptDeps, item: OutboundItem): Promise<"failed"> {
+  await deps.refuse(item.id, "NO_SENDER", "no sender: the message has no from, the conversation no business number, and TWILIO_FROM_NUMBER is not set");
+  log("warn", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "NO_SENDER" });
+  return "failed";
 }

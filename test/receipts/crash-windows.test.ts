@@ -1,0 +1,95 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { useEmulators } from "../support/emulators";
+import { d1Count } from "../support/inbound";
+import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
+import { reconcile } from "../../src/domain/reconcile";
+import { reconcileDeps } from "../../src/deps";
+import { requireConfig } from "../../src/config";
+
+/**
+ * A Worker can die between any two of its writes (the soak kills `wrangler dev` mid-traffic).
+ * Here a SQLite trigger makes one write fail, which is that death as D1 sees it: the steps
+ * before it happened, the rest did not. Afterwards the way the world retries — CXone pushing or
+ * polling the same reply, Twilio's next callback, the reconciler — must finish the job once.
+ */
+const emu = useEmulators();
+const push = pusher(emu);
+const MINUTE = 60_000;
+
+const triggers: string[] = [];
+async function failWrites(name: string, definition: string) {
+  await env.DB.prepare(`CREATE TRIGGER ${name} ${definition} BEGIN SELECT RAISE(ABORT, 'injected: the Worker died here'); END`).run();
+  triggers.push(name);
+}
+afterEach(async () => {
+  for (const name of triggers.splice(0)) await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
+});
+
+const reports = (id: string) => (emu.cxone.state.reports.get(id) ?? []).map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
+const state = async (id: string) => (await env.DB.prepare("SELECT state FROM messages WHERE cxone_message_id = ?").bind(id).first<{ state: string }>())?.state;
+const reconcileAt = (minutes: number) => {
+  const config = requireConfig(env);
+  return reconcile(reconcileDeps(env, config), { now: Date.now() + minutes * MINUTE, recheckMs: config.RECONCILE_AFTER_MINUTES * MINUTE });
+};
+
+async function sent() {
+  const from = senderNumber();
+  const item = outboundItem({ from });
+  expect((await push(item)).status).toBe(200);
+  await settle(from);
+  const message = emu.twilio.messages().find((m) => m.to === item.to)!;
+  return { item, sid: message.sid, from, message };
+}
+
+describe("a Worker dying between two writes", () => {
+  it("refusing a reply to an opted-out number: the failure and its FAILED report are one write, and a repeat push finishes it", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    await env.DB.prepare("INSERT INTO opt_outs (business, phone, source, created_at) VALUES (?, ?, 'test', ?)").bind(from, item.to, Date.now()).run();
+    await failWrites("die_before_report", "BEFORE INSERT ON outbox");
+
+    const first = await push(item);
+    expect(first.status).toBe(503); // CXone will push or poll it again
+    // Not "failed" without a report: that message would never have been reported.
+    expect(await state(item.id)).toBe("queued");
+    expect(reports(item.id)).toEqual([]);
+
+    await env.DB.prepare("DROP TRIGGER die_before_report").run();
+    expect((await push(item)).status).toBe(200);
+    await settle(from);
+    expect(await state(item.id)).toBe("failed");
+    expect(reports(item.id)).toEqual([["FAILED", "OPTED_OUT"]]);
+    expect(emu.twilio.messages().filter((m) => m.to === item.to)).toEqual([]);
+  });
+
+  it("a final callback whose receipt was never queued: the reconciler asks Twilio and reports it", async () => {
+    const { item, sid, message } = await sent();
+    await failWrites("die_before_receipt", "BEFORE INSERT ON outbox WHEN NEW.status = 'DELIVERED'");
+    expect(await emu.twilio.sendStatus(sid, "delivered")).toBeGreaterThanOrEqual(500);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE message_sid = ? AND twilio_status = 'delivered' AND state = 'submitted'", sid)).toBe(1);
+    expect(reports(item.id)).toEqual([["SENT", null]]);
+
+    await env.DB.prepare("DROP TRIGGER die_before_receipt").run();
+    message.status = "delivered";
+    await reconcileAt(30);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    expect(await state(item.id)).toBe("settled");
+    await reconcileAt(60);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+  });
+
+  it("a carrier error (30008) whose retry was queued but not recorded: the repeat retries once and sends no FAILED receipt", async () => {
+    const { item, sid, from } = await sent();
+    await failWrites("die_before_mark", "BEFORE UPDATE OF carrier_retries ON messages");
+    expect(await emu.twilio.sendStatus(sid, "undelivered", 30008)).toBeGreaterThanOrEqual(500);
+
+    await env.DB.prepare("DROP TRIGGER die_before_mark").run();
+    expect(await emu.twilio.sendStatus(sid, "undelivered", 30008)).toBe(200);
+    expect(reports(item.id)).toEqual([["SENT", null]]);
+    await settle(from);
+    const attempts = emu.twilio.messages().filter((m) => m.to === item.to);
+    expect(attempts).toHaveLength(2);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND message_sid = ? AND carrier_retries = 1", item.id, attempts[1]!.sid)).toBe(1);
+  });
+});
