@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createCxoneEmulator } from "./cxone/app";
 import { FaultRule } from "./faults";
 import { createTwilioEmulator } from "./twilio/app";
+import { webhookClient } from "./webhook-client";
 
 function devVars(): Record<string, string> {
   const file = existsSync(".dev.vars") ? ".dev.vars" : ".dev.vars.example";
@@ -33,6 +34,7 @@ export const twilio = createTwilioEmulator({
   publicBaseUrl: setting("PUBLIC_BASE_URL", bridgeUrl),
   autoStatus: stepMs > 0 ? { stepMs } : false,
   callbackFaults: vars.EMU_CALLBACK_FAULTS ? JSON.parse(vars.EMU_CALLBACK_FAULTS) : undefined,
+  fetch: webhookClient(),
 });
 
 export const cxone = createCxoneEmulator({
@@ -42,6 +44,7 @@ export const cxone = createCxoneEmulator({
   webhookSecret: setting("CXONE_WEBHOOK_SECRET"),
   pushAuth: vars.EMU_PUSH_AUTH === "hmac" ? "hmac" : "bearer",
   tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
+  fetch: webhookClient(),
 });
 
 // EMU_TWILIO_FAULTS / EMU_CXONE_FAULTS: JSON arrays of fault rules (see emulators/faults.ts).

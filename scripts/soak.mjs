@@ -1,7 +1,7 @@
 /**
  * `npm run soak`: the fault-injection soak (soak/run.mjs) at the size given by the environment —
  * SOAK_MESSAGES (default 2000), SOAK_CONVERSATIONS (300), SOAK_RESTARTS (2), SOAK_SEED (1),
- * SOAK_TIMEOUT_S (600). Prints the verdict, writes bench/results-soak.md, exits 1 on any violation.
+ * SOAK_TIMEOUT_S (600); SOAK_KEEP_STATE=1 keeps the state and logs, SOAK_LOG_LEVEL sets the bridge's LOG_LEVEL. Prints the verdict, writes bench/results-soak.md, exits 1 on any violation.
  */
 import { writeFileSync } from "node:fs";
 import { report, runSoak } from "../soak/run.mjs";
@@ -15,6 +15,7 @@ const result = await runSoak({
   seed: num("SOAK_SEED", 1),
   timeoutS: num("SOAK_TIMEOUT_S", 600),
   keepState: process.env.SOAK_KEEP_STATE === "1",
+  logLevel: process.env.SOAK_LOG_LEVEL,
 });
 const text = report(result);
 console.log(`\n${text}\n`);

@@ -10,6 +10,8 @@ export interface StackOptions {
   /** Where quiet runs write bridge.log and emulators.log (default: <persistTo>/logs). */
   logDir?: string;
   emulators?: boolean;
+  /** false: wrangler's dev server without the DevTools inspector (scripts/dev-worker.mjs), for heavy load. */
+  inspector?: boolean;
 }
 export interface Stack {
   port: number;

@@ -38,7 +38,8 @@ export async function waitFor(url, timeoutMs = 60_000) {
 
 /**
  * @param {{ port?: number, twilioPort?: number, cxonePort?: number, persistTo?: string, vars?: Record<string,string>,
- *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean }} opts
+ *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean,
+ *           inspector?: boolean }} opts
  */
 export async function startStack(opts = {}) {
   const port = opts.port ?? 8787;
@@ -72,7 +73,7 @@ export async function startStack(opts = {}) {
     await Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]);
   }
 
-  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, io: io("bridge") });
+  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
   children.push(bridge.child);
   await waitFor(`http://localhost:${port}/healthz`, 90_000);
 
@@ -89,7 +90,7 @@ export async function startStack(opts = {}) {
     /** Kills wrangler dev and starts it again on the same local state (restart tests, the soak). */
     async restartBridge() {
       await bridge.stop();
-      const next = startBridge({ port, vars, persistTo: opts.persistTo, io: io("bridge") });
+      const next = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
       bridge.child = next.child;
       bridge.stop = next.stop;
       children.push(next.child);
@@ -102,11 +103,15 @@ export async function startStack(opts = {}) {
   };
 }
 
-function startBridge({ port, vars, persistTo, io }) {
-  const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--test-scheduled", "--show-interactive-dev-session=false", "--inspector-port", "0"];
+/** `wrangler dev`, or with `inspector: false` the same dev server without DevTools (scripts/dev-worker.mjs). */
+function startBridge({ port, vars, persistTo, inspector = true, io }) {
+  const args = ["--port", String(port), "--ip", "127.0.0.1"];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  const child = spawn("npx", args, { env, stdio: io, detached: true });
+  const command = inspector
+    ? ["npx", ["wrangler", "dev", ...args, "--test-scheduled", "--show-interactive-dev-session=false", "--inspector-port", "0"]]
+    : ["node", ["scripts/dev-worker.mjs", ...args]];
+  const child = spawn(command[0], command[1], { env, stdio: io, detached: true });
   return { child, stop: () => killGroup(child) };
 }
 

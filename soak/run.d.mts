@@ -21,6 +21,8 @@ export function runSoak(opts?: {
   timeoutS?: number;
   faults?: boolean;
   keepState?: boolean;
+  /** The bridge's LOG_LEVEL (default info). */
+  logLevel?: string;
   log?: (line: string) => void;
 }): Promise<SoakResult>;
 export function report(result: SoakResult): string;

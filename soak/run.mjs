@@ -23,7 +23,7 @@ function devVar(name) {
 
 /**
  * @param {{ messages?: number, conversations?: number, restarts?: number, seed?: number, basePort?: number,
- *           timeoutS?: number, faults?: boolean, log?: (line: string) => void }} opts
+ *           timeoutS?: number, faults?: boolean, log?: (line: string) => void, logLevel?: string }} opts
  */
 export async function runSoak(opts = {}) {
   const size = { messages: opts.messages ?? 2_000, conversations: opts.conversations ?? 300, seed: opts.seed ?? 1 };
@@ -43,6 +43,10 @@ export async function runSoak(opts = {}) {
     persistTo: dir,
     quiet: true,
     tickSeconds: 2,
+    // wrangler dev's DevTools inspector proxy turns every console line of the Worker into a
+    // loopback request of its own; at the default size they piled up past the 20,000 open files
+    // allowed and workerd failed every request. The same dev server without it (scripts/dev-worker.mjs).
+    inspector: false,
     vars: {
       SENDER_MPS: String(SENDER_MPS),
       RETRY_BASE_MS: "300",
@@ -53,6 +57,7 @@ export async function runSoak(opts = {}) {
       POLL_BUDGET_MS: "5000",
       // Quiet hours have their own tests; a soak running at night must still send.
       QUIET_HOURS: "00:00-00:00",
+      ...(opts.logLevel ? { LOG_LEVEL: opts.logLevel } : {}),
     },
     emulatorEnv: {
       EMU_STATUS_STEP_MS: "150",

@@ -1,6 +1,7 @@
 import { runCron } from "./cron";
 import { createApp } from "./http/app";
 import { instrumentEnv, measureCron, metricsRoute } from "./instrumentation";
+import { setLogLevel } from "./log";
 
 export { BatchDO } from "./do/batch";
 export { ConversationDO } from "./do/conversation";
@@ -15,10 +16,12 @@ const app = createApp();
 // GET/DELETE /__metrics exist.
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    setLogLevel(env.LOG_LEVEL);
     const e = instrumentEnv(env);
     return metricsRoute(request, e) ?? app.fetch(request, e, ctx);
   },
   scheduled(_controller, env, ctx) {
+    setLogLevel(env.LOG_LEVEL);
     const e = instrumentEnv(env);
     ctx.waitUntil(measureCron(runCron(e)));
   },

@@ -50,8 +50,20 @@ function clean(fields: LogFields): Record<string, unknown> {
   return out;
 }
 
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+let threshold = RANK.info;
+
+/**
+ * LOG_LEVEL (debug, info, warn or error; default info): lines below it are not written. Set from
+ * the environment by every entry point of the isolate (the Worker's handlers, each Durable Object).
+ */
+export function setLogLevel(value: string | undefined): void {
+  threshold = RANK[(value ?? "info") as Level] ?? RANK.info;
+}
+
 /** One JSON object per line: what `wrangler tail` shows an operator (SPEC §6). */
 export function log(level: Level, event: string, fields: LogFields = {}): void {
+  if (RANK[level] < threshold) return;
   const line = JSON.stringify({ level, event, ...clean(fields), ts: new Date().toISOString() });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

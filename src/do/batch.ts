@@ -9,7 +9,7 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { asAppError } from "../errors";
 import { instrumentEnv, noteAlarm } from "../instrumentation";
-import { log } from "../log";
+import { log, setLogLevel } from "../log";
 import { SerialRunner } from "./runner";
 import { Clock, Meta } from "./storage";
 
@@ -74,6 +74,7 @@ export class BatchDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
     super(ctx, instrumentEnv(env));
+    setLogLevel(env.LOG_LEVEL);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);

@@ -10,7 +10,7 @@ import { countSegments } from "../domain/compliance/segments";
 import { threadInbound, type InboundMessage, type Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
 import { instrumentEnv, noteAlarm } from "../instrumentation";
-import { log } from "../log";
+import { log, setLogLevel } from "../log";
 import { SerialRunner } from "./runner";
 import { Clock, hasDirty, markSynced, Meta, syncDirty } from "./storage";
 
@@ -88,6 +88,7 @@ export class ConversationDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
     super(ctx, instrumentEnv(env));
+    setLogLevel(env.LOG_LEVEL);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);

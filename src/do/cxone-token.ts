@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { requireConfig } from "../config";
 import { isFresh, requestToken, type Token } from "../adapters/cxone/token";
-import { log } from "../log";
+import { log, setLogLevel } from "../log";
 
 /**
  * The one holder of the CXone access token for the whole deployment: every isolate asks here
@@ -11,6 +11,11 @@ import { log } from "../log";
 export class CxoneTokenDO extends DurableObject<Env> {
   private token: Token | undefined;
   private pending: Promise<Token> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
+  }
 
   async getToken(): Promise<Token> {
     if (isFresh(this.token)) return this.token;

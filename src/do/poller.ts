@@ -7,7 +7,7 @@ import { acceptDeps, cxoneFor, refuseOutbound } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
 import { asAppError } from "../errors";
 import { instrumentEnv } from "../instrumentation";
-import { log } from "../log";
+import { log, setLogLevel } from "../log";
 import { SerialRunner } from "./runner";
 import { Meta } from "./storage";
 
@@ -37,6 +37,7 @@ export class PollerDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
     super(ctx, instrumentEnv(env));
+    setLogLevel(env.LOG_LEVEL);
     this.meta = new Meta(ctx.storage.sql);
   }
 

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { setLogLevel } from "../log";
 import { requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
@@ -77,6 +78,7 @@ export class SenderDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
     super(ctx, instrumentEnv(env));
+    setLogLevel(env.LOG_LEVEL);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.clock = new Clock(ctx.storage);
