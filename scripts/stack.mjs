@@ -4,7 +4,7 @@
  * fire crons by itself). Used by `npm run dev` and by the scripts and tests that need real HTTP.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
@@ -51,6 +51,18 @@ export async function startStack(opts = {}) {
   if (quiet) mkdirSync(logDir, { recursive: true });
   const io = (name) => (quiet ? ["ignore", openSync(join(logDir, `${name}.log`), "a"), openSync(join(logDir, `${name}.log`), "a")] : ["ignore", "inherit", "inherit"]);
   const children = [];
+  // A part that does not come up takes the others down with it, and the error carries the end of
+  // its log (a quiet run's logs may be deleted by the caller right after).
+  const ready = async (name, probe) => {
+    try {
+      await probe;
+    } catch (err) {
+      await Promise.all(children.map((c) => killGroup(c)));
+      const log = join(logDir, `${name}.log`);
+      const tail = quiet && existsSync(log) ? `\n--- end of ${name}.log ---\n${readFileSync(log, "utf8").split("\n").slice(-30).join("\n")}` : "";
+      throw new Error(`${err.message}${tail}`);
+    }
+  };
   const vars = {
     PUBLIC_BASE_URL: `http://localhost:${port}`,
     TWILIO_API_BASE: `http://127.0.0.1:${twilioPort}`,
@@ -70,12 +82,12 @@ export async function startStack(opts = {}) {
       detached: true,
     });
     children.push(emulators);
-    await Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]);
+    await ready("emulators", Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]));
   }
 
   const bridge = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
   children.push(bridge.child);
-  await waitFor(`http://localhost:${port}/healthz`, 90_000);
+  await ready("bridge", waitFor(`http://localhost:${port}/healthz`, 90_000));
 
   const tickSeconds = opts.tickSeconds ?? 10;
   const ticker = tickSeconds > 0 ? setInterval(() => tick(port).catch(() => undefined), tickSeconds * 1000) : undefined;

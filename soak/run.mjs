@@ -28,7 +28,9 @@ function devVar(name) {
 export async function runSoak(opts = {}) {
   const size = { messages: opts.messages ?? 2_000, conversations: opts.conversations ?? 300, seed: opts.seed ?? 1 };
   const restarts = opts.restarts ?? 2;
-  const base = opts.basePort ?? 48_787;
+  // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
+  // connections one of them could hold a port the emulators or the bridge must listen on.
+  const base = opts.basePort ?? 26_787;
   const say = opts.log ?? ((line) => console.log(line));
   const plan = makePlan(size);
   const faulty = opts.faults ?? true;

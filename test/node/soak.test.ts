@@ -8,7 +8,7 @@ import { report, runSoak } from "../../soak/run.mjs";
  */
 describe("soak (small)", () => {
   it("loses nothing, duplicates nothing and keeps every rate through faults and two restarts", async () => {
-    const result = await runSoak({ messages: 120, conversations: 24, restarts: 2, seed: Date.now() % 1000, basePort: 48_887, timeoutS: 150, log: () => {} });
+    const result = await runSoak({ messages: 120, conversations: 24, restarts: 2, seed: Date.now() % 1000, basePort: 27_787, timeoutS: 150, log: () => {} });
     const text = report(result);
     expect(result.restarts).toBe(2);
     expect(result.ok, text).toBe(true);
