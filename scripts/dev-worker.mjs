@@ -8,24 +8,21 @@
  * from the command line. Takes the flags the stack passes to `wrangler dev`:
  * --port, --ip, --persist-to, --var NAME:value (repeatable); runs until killed.
  */
+import { parseArgs } from "node:util";
 import { unstable_startWorker } from "wrangler";
 
-const args = process.argv.slice(2);
-const bindings = {};
-let port = 8787;
-let ip = "127.0.0.1";
-let persist;
-for (let i = 0; i < args.length; i++) {
-  const value = args[i + 1];
-  if (args[i] === "--port") port = Number(value);
-  else if (args[i] === "--ip") ip = value;
-  else if (args[i] === "--persist-to") persist = value;
-  else if (args[i] === "--var") {
-    const at = value.indexOf(":");
-    bindings[value.slice(0, at)] = { type: "plain_text", value: value.slice(at + 1) };
-  } else continue;
-  i++;
-}
+const { values } = parseArgs({
+  options: { port: { type: "string", default: "8787" }, ip: { type: "string", default: "127.0.0.1" }, "persist-to": { type: "string" }, var: { type: "string", multiple: true, default: [] } },
+});
+const port = Number(values.port);
+const ip = values.ip;
+const persist = values["persist-to"];
+const bindings = Object.fromEntries(
+  values.var.map((v) => {
+    const at = v.indexOf(":");
+    return [v.slice(0, at), { type: "plain_text", value: v.slice(at + 1) }];
+  }),
+);
 
 const worker = await unstable_startWorker({
   config: "wrangler.toml",

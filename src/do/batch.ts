@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { database } from "../adapters/db/client";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
 import { recordBatchProgress } from "../adapters/db/proactive";
@@ -8,10 +7,10 @@ import { proactiveDeps } from "../deps";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { asAppError } from "../errors";
-import { instrumentEnv, noteAlarm } from "../instrumentation";
-import { log, setLogLevel } from "../log";
+import { noteAlarm } from "../instrumentation";
+import { log } from "../log";
 import { SerialRunner } from "./runner";
-import { Clock, Meta } from "./storage";
+import { SqliteObject } from "./sqlite-object";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -65,22 +64,11 @@ interface Item {
  * 10,000-recipient batch never holds a request open, and a restart resumes where it stopped —
  * launches are idempotent on each recipient's key, so nothing goes twice.
  */
-export class BatchDO extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
-  private readonly meta: Meta;
-  readonly clock: Clock;
+export class BatchDO extends SqliteObject {
   private readonly runner = new SerialRunner(() => this.pass());
 
   constructor(ctx: DurableObjectState, env: Env) {
-    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
-    super(ctx, instrumentEnv(env));
-    setLogLevel(env.LOG_LEVEL);
-    this.sql = ctx.storage.sql;
-    this.meta = new Meta(this.sql);
-    this.clock = new Clock(ctx.storage);
-    void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-    });
+    super(ctx, env, SCHEMA);
   }
 
   /** Takes the batch's accepted recipients; a second call for the same batch changes nothing. */

@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { cxoneClient } from "../adapters/cxone/client";
 import { tokenSource } from "../adapters/cxone/token-source";
 import { database, type Db } from "../adapters/db/client";
@@ -9,10 +8,11 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
 import { threadInbound, type InboundMessage, type Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
-import { instrumentEnv, noteAlarm } from "../instrumentation";
-import { log, setLogLevel } from "../log";
+import { noteAlarm } from "../instrumentation";
+import { log } from "../log";
 import { SerialRunner } from "./runner";
-import { Clock, hasDirty, markSynced, Meta, syncDirty } from "./storage";
+import { SqliteObject } from "./sqlite-object";
+import { hasDirty, markSynced, syncDirty } from "./storage";
 
 /** Delivered rows are kept (without body) this long so a late Twilio replay is still a duplicate. */
 const DEDUPE_RETENTION_MS = 30 * 24 * 3600_000;
@@ -78,23 +78,11 @@ export interface InboundStatus {
  * letters. Because one object owns the thread, ten simultaneous first messages make one
  * conversation.
  */
-export class ConversationDO extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
-  private readonly meta: Meta;
-  /** Public for tests, which move it forward to let time pass; not an RPC method. */
-  readonly clock: Clock;
+export class ConversationDO extends SqliteObject {
   private readonly runner = new SerialRunner((force) => this.pass(force));
 
   constructor(ctx: DurableObjectState, env: Env) {
-    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
-    super(ctx, instrumentEnv(env));
-    setLogLevel(env.LOG_LEVEL);
-    this.sql = ctx.storage.sql;
-    this.meta = new Meta(this.sql);
-    this.clock = new Clock(ctx.storage);
-    void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-    });
+    super(ctx, env, SCHEMA);
   }
 
   /** Records an inbound message durably; delivery happens after the webhook is answered. */

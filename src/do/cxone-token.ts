@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { requireConfig } from "../config";
 import { isFresh, requestToken, type Token } from "../adapters/cxone/token";
-import { log, setLogLevel } from "../log";
+import { entryEnv } from "../entry-env";
+import { log } from "../log";
 
 /**
  * The one holder of the CXone access token for the whole deployment: every isolate asks here
@@ -13,8 +14,7 @@ export class CxoneTokenDO extends DurableObject<Env> {
   private pending: Promise<Token> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    setLogLevel(env.LOG_LEVEL);
+    super(ctx, entryEnv(env));
   }
 
   async getToken(): Promise<Token> {

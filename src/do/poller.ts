@@ -6,8 +6,8 @@ import { requireConfig } from "../config";
 import { acceptDeps, cxoneFor, refuseOutbound } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
 import { asAppError } from "../errors";
-import { instrumentEnv } from "../instrumentation";
-import { log, setLogLevel } from "../log";
+import { entryEnv } from "../entry-env";
+import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { Meta } from "./storage";
 
@@ -35,9 +35,7 @@ export class PollerDO extends DurableObject<Env> {
   private last: PollResult = { pages: 0, items: 0, invalid: 0, cursor: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
-    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
-    super(ctx, instrumentEnv(env));
-    setLogLevel(env.LOG_LEVEL);
+    super(ctx, entryEnv(env));
     this.meta = new Meta(ctx.storage.sql);
   }
 

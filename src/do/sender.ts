@@ -1,13 +1,12 @@
-import { DurableObject } from "cloudflare:workers";
-import { setLogLevel } from "../log";
 import { requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import type { OutboundJob } from "../domain/outbound/job";
-import { instrumentEnv, noteAlarm } from "../instrumentation";
+import { noteAlarm } from "../instrumentation";
 import { SerialRunner } from "./runner";
 import { SendWork, type QueueRow } from "./sender-send";
-import { Clock, hasDirty, Meta, syncDirty } from "./storage";
+import { SqliteObject } from "./sqlite-object";
+import { hasDirty, syncDirty } from "./storage";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS queue (
@@ -63,11 +62,7 @@ export interface SenderStats {
  * or in flight goes next, when the bucket has a slot for all its segments. Each conversation has
  * at most one send in flight, so Twilio receives its messages in CXone's createdTime order.
  */
-export class SenderDO extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
-  private readonly meta: Meta;
-  /** Public for tests, which move it forward to let time pass; not an RPC method. */
-  readonly clock: Clock;
+export class SenderDO extends SqliteObject {
   private readonly runner = new SerialRunner(() => this.pass());
   private readonly work: SendWork;
   /** Sends in flight in this instance; an `inflight` row not in here was orphaned by a restart. */
@@ -76,16 +71,8 @@ export class SenderDO extends DurableObject<Env> {
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    // Bench instrumentation: the env this object works with (src/instrumentation.ts; unchanged unless BENCH_METRICS is "1").
-    super(ctx, instrumentEnv(env));
-    setLogLevel(env.LOG_LEVEL);
-    this.sql = ctx.storage.sql;
-    this.meta = new Meta(this.sql);
-    this.clock = new Clock(ctx.storage);
+    super(ctx, env, SCHEMA);
     this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
-    void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-    });
   }
 
   /** Queues a send; the same CXone message id twice is queued once. */

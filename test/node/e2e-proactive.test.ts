@@ -1,6 +1,8 @@
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { worstWindow } from "../../src/domain/outbound/bucket";
+import type { EmuConversation as Conversation } from "../../emulators/cxone/state";
+import type { EmulatedMessage as Sent } from "../../emulators/twilio/messages";
 import { E2E, json, startE2E, until } from "./stack";
 
 /**
@@ -23,20 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.cleanup();
 });
-
-interface Conversation {
-  id: string;
-  customer: string;
-  proactive: boolean;
-  messages: { direction: string; text: string }[];
-}
-interface Sent {
-  sid: string;
-  to: string;
-  from: string;
-  body: string;
-  receivedAt: number;
-}
 
 let n = 0;
 const tokyo = () => `+8190${String(10_000_000 + ++n)}`;

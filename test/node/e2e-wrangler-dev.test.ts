@@ -1,6 +1,8 @@
 import { createHmac } from "node:crypto";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EmuConversation as Conversation } from "../../emulators/cxone/state";
+import type { EmulatedMessage as Sent } from "../../emulators/twilio/messages";
 import { E2E, json, startE2E, until } from "./stack";
 
 /**
@@ -14,20 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.cleanup();
 });
-
-interface Conversation {
-  id: string;
-  customer: string;
-  archived: boolean;
-  status: string;
-  messages: { text: string; metadata?: Record<string, unknown> }[];
-}
-interface Sent {
-  sid: string;
-  to: string;
-  from: string;
-  body: string;
-}
 
 let n = 0;
 const phone = () => `+1628555${String(1000 + ++n)}`;
