@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isE164 } from "./domain/compliance/e164";
+import { isBusinessNumber, isMessagingService, isSenderKey } from "./domain/compliance/e164";
 import { AppError } from "./errors";
 
 // Settings arrive as strings (vars and secrets alike); "" counts as unset so that an empty
@@ -36,8 +36,8 @@ const RawConfig = z.object({
   TWILIO_AUTH_TOKEN_SECONDARY: text,
   TWILIO_API_KEY_SID: text,
   TWILIO_API_KEY_SECRET: text,
-  TWILIO_MESSAGING_SERVICE_SID: text.refine((v) => v === undefined || /^MG[0-9a-fA-F]{32}$/.test(v), "must look like MG + 32 hex digits"),
-  TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || isE164(v), "must be an E.164 number"),
+  TWILIO_MESSAGING_SERVICE_SID: text.refine((v) => v === undefined || isMessagingService(v), "must look like MG + 32 hex digits"),
+  TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || isBusinessNumber(v), "must be an E.164 number or a short code"),
   TWILIO_API_BASE: url,
   CXONE_API_BASE: url,
   CXONE_TOKEN_URL: url,
@@ -50,6 +50,7 @@ const RawConfig = z.object({
   QUIET_HOURS: text.refine((v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v), "must look like 21:00-08:00"),
   QUIET_HOURS_DEFAULT_TZ: text.refine((v) => v === undefined || isTimeZone(v), "must be an IANA time zone such as America/New_York"),
   PROACTIVE_IDLE_CLOSE_HOURS: positive(24),
+  RETENTION_DAYS: positive(30),
   SENDER_MPS: positive(1),
   SENDER_MPS_OVERRIDES: text,
   // Tuning knobs with production defaults; tests and the soak shrink them.
@@ -58,13 +59,15 @@ const RawConfig = z.object({
   RETRY_BASE_MS: positive(1_000),
   RETRY_CAP_MS: positive(300_000),
   RECONCILE_AFTER_MINUTES: positive(10),
+  // SPEC §4: at least 60 s in production (a send Twilio commits late must be found, not repeated).
+  LOST_ANSWER_GRACE_MS: positive(60_000),
   OUTBOUND_ORDER_WINDOW_MS: nonNegative(250),
   SENDER_INLINE_WAIT_MS: nonNegative(2_000),
   POLL_BUDGET_MS: positive(20_000),
 });
 
 const Overrides = z.record(
-  z.string().refine((k) => isE164(k) || /^MG[0-9a-fA-F]{32}$/.test(k), "keys must be E.164 numbers or MG SIDs"),
+  z.string().refine(isSenderKey, "keys must be E.164 numbers, short codes or MG SIDs"),
   z.number().positive(),
 );
 

@@ -2,10 +2,13 @@ import { cxoneClient, isUpstreamStatus } from "./adapters/cxone/client";
 import { tokenSource } from "./adapters/cxone/token-source";
 import { database } from "./adapters/db/client";
 import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId } from "./adapters/db/outbound";
-import { advanceStatus, dropOrphans, markMatched, markRequeued, orphanEvents, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
-import { dueIdleCloses, markClosed, postponeIdleClose } from "./adapters/db/conversations";
+import { advanceStatus, claimOrphans, dropOrphans, markMatched, markRequeued, orphansOf, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
+import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
-import { dueChecks, markDead, nextCheck } from "./adapters/db/reconcile";
+import { claimChecks, markDead, nextCheck } from "./adapters/db/reconcile";
+import { markBatchAbandoned, unfinishedBatches } from "./adapters/db/proactive";
+import { pruneFinishedBatches, pruneIdempotencyRecords, pruneMessages, pruneQuietConversations, pruneResolvedDeadLetters } from "./adapters/db/retention";
+import type { RetentionDeps } from "./domain/retention";
 import { twilioClient } from "./adapters/twilio/client";
 import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
@@ -24,6 +27,8 @@ import { applyStatus, type StatusDeps, type Tracked } from "./domain/status-appl
 
 /** A failed idle close is tried again after this long. */
 const IDLE_CLOSE_RETRY_MS = 10 * 60_000;
+/** A batch younger than this is still being handed to its object: not the Cron's to wake. */
+const BATCH_GRACE_MS = 60_000;
 
 /** Wires the domain's small interfaces to D1, the Durable Objects and the CXone client. */
 export function cxoneFor(env: Env, config: Ready) {
@@ -34,7 +39,7 @@ export function cxoneFor(env: Env, config: Ready) {
 export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: string, code: string, message: string): Promise<void> {
   const db = database(env.DB);
   const id = await failUnsent(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
-  if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { ids: [id] });
+  if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
 }
 
 export function acceptDeps(env: Env, config: Ready): AcceptDeps {
@@ -78,9 +83,9 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
     settle: (sid) => settle(db, sid),
     async receipt(cxoneMessageId, body) {
       const id = await queueReport(db, cxoneMessageId, body);
-      if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { ids: [id] });
+      if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
     },
-    suppress: (tracked) => addOptOut(db, tracked.sender ?? "*", tracked.customer, "twilio:21610"),
+    suppress: (tracked) => addOptOut(db, [tracked.sender], tracked.customer, "twilio:21610"),
     async requeue(tracked, delayMs) {
       if (!tracked.sender || !(await sender(tracked).requeue(tracked.cxoneMessageId, delayMs, tracked.sid))) return false;
       await markRequeued(db, tracked.cxoneMessageId, tracked.sid);
@@ -92,12 +97,15 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
   };
 }
 
-/** Applies the status callbacks that arrived before their send was recorded (all, or one SID's). */
-export async function matchOrphans(env: Env, config: Ready, sid?: string): Promise<number> {
+/**
+ * Applies the status callbacks that arrived before their send was recorded: one SID's (its send
+ * has just been recorded), or every orphan whose next try has come (the reconciler's sweep).
+ */
+export async function matchOrphans(env: Env, config: Ready, which: { sid: string } | { now: number }): Promise<number> {
   const db = database(env.DB);
   const deps = statusDeps(env, config);
   let matched = 0;
-  for (const event of await orphanEvents(db, { sid })) {
+  for (const event of "sid" in which ? await orphansOf(db, which.sid) : await claimOrphans(db, which.now)) {
     if (!isTwilioStatus(event.status)) continue;
     const applied = await applyStatus(deps, { sid: event.messageSid, status: event.status, errorCode: event.errorCode ?? undefined, at: event.receivedAt }, "orphan");
     if (applied !== "orphan") {
@@ -114,7 +122,7 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
   const cxone = cxoneFor(env, config);
   const status = statusDeps(env, config);
   return {
-    due: (now, states, limit) => dueChecks(db, now, states, limit),
+    claim: (now, states, limit) => claimChecks(db, now, states, limit, config.RECONCILE_AFTER_MINUTES * 60_000),
     recheckAt: (id, at) => nextCheck(db, id, at),
     fetchTwilio: (sid) => twilio.fetchMessage(sid),
     applyStatus: (event) => applyStatus(status, event, "reconcile"),
@@ -139,18 +147,18 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
       return true;
     },
     flushReports: (now) => flushReports(db, cxone, policyFrom(config), { now }),
-    matchOrphans: () => matchOrphans(env, config),
+    matchOrphans: (now) => matchOrphans(env, config, { now }),
     dropOldOrphans: (before) => dropOrphans(db, before),
     async closeIdle(now) {
       let closed = 0;
-      for (const conv of await dueIdleCloses(db, now, 50)) {
+      // Each close is moved IDLE_CLOSE_RETRY_MS on before it is tried: one that fails waits its
+      // turn without holding up the conversations behind it.
+      for (const conv of await claimIdleCloses(db, now, 50, now + IDLE_CLOSE_RETRY_MS)) {
         try {
           await cxone.updateConversation(conv.id, { status: "closed" });
         } catch (err) {
-          // Gone from CXone is as good as closed; any other failure waits its turn without
-          // holding up the conversations behind it.
+          // Gone from CXone is as good as closed.
           if (!isUpstreamStatus(err, 404)) {
-            await postponeIdleClose(db, conv.id, now + IDLE_CLOSE_RETRY_MS);
             log("warn", "reconcile.error", { conversationId: conv.id, kind: "idle-close", reason: asAppError(err).detail ?? asAppError(err).publicMessage });
             continue;
           }
@@ -161,6 +169,28 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
       }
       return closed;
     },
+    async wakeBatches(now) {
+      let pending = 0;
+      for (const id of await unfinishedBatches(db, now - BATCH_GRACE_MS, 20)) {
+        const woken = await env.BATCH.getByName(id).wake();
+        // A batch whose object never got its recipients (the request failed after the row was
+        // written; the caller was told to retry) has nothing to launch.
+        if (!woken.known) await markBatchAbandoned(db, id, now);
+        pending += woken.pending;
+      }
+      return pending;
+    },
+  };
+}
+
+export function retentionDeps(env: Env): RetentionDeps {
+  const db = database(env.DB);
+  return {
+    messages: (before, limit) => pruneMessages(db, before, limit),
+    deadLetters: (before, limit) => pruneResolvedDeadLetters(db, before, limit),
+    idempotencyRecords: (before, limit) => pruneIdempotencyRecords(db, before, limit),
+    batches: (before, limit) => pruneFinishedBatches(db, before, limit),
+    conversations: (before, limit) => pruneQuietConversations(db, before, limit),
   };
 }
 

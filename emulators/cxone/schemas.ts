@@ -4,7 +4,7 @@ import { z } from "zod";
  * What the emulated CXone accepts, written from SPEC §4 on its own (not shared with the bridge),
  * so that a mistake in the bridge's payloads is caught here rather than mirrored.
  */
-const e164 = z.string().regex(/^\+[1-9]\d{7,14}$/, "must be E.164");
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164");
 
 export const CreateConversation = z.object({
   channel_type: z.literal("sms"),

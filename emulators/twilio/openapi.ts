@@ -1,4 +1,4 @@
-import { isE164 } from "../../src/domain/compliance/e164";
+import { isBusinessNumber } from "../../src/domain/compliance/e164";
 import { twilioOpenApi } from "./openapi-subset";
 
 /** A request field's schema as the subset keeps it. */
@@ -68,9 +68,10 @@ export function conforms(value: string, schema: FieldSchema): boolean {
     if ((schema.minimum !== undefined && n < schema.minimum) || (schema.maximum !== undefined && n > schema.maximum)) return false;
   }
   switch (schema.format) {
-    // Only SMS: channel addresses (whatsapp:+1…) and alphanumeric senders are out of the emulator's scope.
+    // Only SMS: E.164 numbers and short codes; channel addresses (whatsapp:+1…) and alphanumeric
+    // senders are out of the emulator's scope.
     case "phone-number":
-      return isE164(value);
+      return isBusinessNumber(value);
     case "uri":
       return isHttpUrl(value);
     case "date-time":

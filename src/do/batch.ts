@@ -12,7 +12,7 @@ import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
 
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE IF NOT EXISTS items (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   key TEXT NOT NULL UNIQUE,
@@ -68,7 +68,7 @@ export class BatchDO extends SqliteObject {
   private readonly runner = new SerialRunner(() => this.pass());
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, SCHEMA);
+    super(ctx, env, { tables: TABLES });
   }
 
   /** Takes the batch's accepted recipients; a second call for the same batch changes nothing. */
@@ -108,15 +108,42 @@ export class BatchDO extends SqliteObject {
 
   override async alarm(): Promise<void> {
     noteAlarm("BatchDO");
-    await this.runner.run();
+    if (this.meta.get("finishedAt") && this.clock.now() >= this.pruneAt()) {
+      // Its retention is over: the recipients' records go (the batch's D1 row goes at the same age).
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec("DELETE FROM items");
+        this.sql.exec("DELETE FROM meta");
+      });
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.alarmSafely("batch", () => this.runner.run());
+  }
+
+  /**
+   * The Cron's sweep of unfinished batches: an object whose alarm was lost (or never armed) with
+   * recipients still pending is woken. Cheap when all is well: it only reads its alarm.
+   */
+  async wake(): Promise<{ pending: number; known: boolean }> {
+    if (!this.meta.get("batchId")) return { pending: 0, known: false };
+    const { pending } = await this.stats();
+    if (pending > 0 && (await this.ctx.storage.getAlarm()) === null) await this.clock.soon(Date.now());
+    if (pending === 0) await this.reportProgress();
+    return { pending, known: true };
+  }
+
+  private pruneAt(): number {
+    return Number(this.meta.get("finishedAt")) + requireConfig(this.env).RETENTION_DAYS * 86_400_000;
   }
 
   /** Progress into D1, where the batch's status is read; a failed write is made good by the next. */
   private async reportProgress(): Promise<void> {
     const batchId = this.meta.get("batchId");
     if (!batchId) return;
-    const { launched, failed, refused } = await this.stats();
-    await recordBatchProgress(database(this.env.DB), batchId, { launched, failed, refused }).catch((err) =>
+    const { pending, launched, failed, refused } = await this.stats();
+    if (pending === 0 && !this.meta.get("finishedAt")) this.meta.set("finishedAt", String(Date.now()));
+    const finishedAt = this.meta.get("finishedAt");
+    await recordBatchProgress(database(this.env.DB), batchId, { launched, failed, refused, finishedAt: finishedAt ? Number(finishedAt) : null }).catch((err) =>
       log("warn", "proactive.progress_failed", { batchId, reason: asAppError(err).detail ?? asAppError(err).publicMessage }),
     );
   }
@@ -143,10 +170,11 @@ export class BatchDO extends SqliteObject {
             const error = asAppError(err);
             const attempt = item.attempts + 1;
             const reason = error.detail ?? error.publicMessage;
-            if (!error.retryable || attempt >= policy.maxAttempts) {
+            // The dead letter first: if it cannot be written, the item stays pending and is tried
+            // again, rather than failing with nobody told.
+            const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
+            if (dead) {
               this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
-              // Nothing was remembered for the key: sending the same request again is the retry.
-              await recordDeadLetter(database(this.env.DB), { kind: "outbound", ref: `proactive:${req.key}`, reason: `proactive launch failed: ${reason}`, attempts: attempt });
               log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
             } else {
               const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
@@ -160,8 +188,21 @@ export class BatchDO extends SqliteObject {
     }
     await this.reportProgress();
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(next_at) AS at FROM items WHERE state = 'pending'").one().at;
-    // A second's worth launched: the rest waits for the next second, as the sender will.
-    await this.clock.at(next === null ? undefined : launched >= budget ? Math.max(next, started + 1000) : next);
+    // A second's worth launched: the rest waits for the next second, as the sender will; once all
+    // are launched, the alarm is the end of the batch's retention.
+    await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, started + 1000) : next);
     if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
+  }
+
+  /** Files the dead letter of a recipient whose launch failed for good; false if D1 would not take it. */
+  private async deadLetter(req: ProactiveRequest, reason: string, attempts: number): Promise<boolean> {
+    // Nothing was remembered for the key: sending the same request again is the retry.
+    return recordDeadLetter(database(this.env.DB), { kind: "outbound", ref: `proactive:${req.key}`, reason: `proactive launch failed: ${reason}`, attempts }).then(
+      () => true,
+      (err) => {
+        log("warn", "d1.retry", { kind: "dead_letters", batchId: req.batchId ?? null, reason: asAppError(err).detail });
+        return false;
+      },
+    );
   }
 }

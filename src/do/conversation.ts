@@ -14,12 +14,12 @@ import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, markSynced, syncDirty } from "./storage";
 
-/** Delivered rows are kept (without body) this long so a late Twilio replay is still a duplicate. */
-const DEDUPE_RETENTION_MS = 30 * 24 * 3600_000;
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
+/** Delivered rows pruned per pass (retention), so a pass stays short. */
+const PRUNE_CHUNK = 500;
 
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE IF NOT EXISTS inbound (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   sid TEXT NOT NULL UNIQUE,
@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS inbound (
 CREATE INDEX IF NOT EXISTS inbound_pending ON inbound(state, seq);
 CREATE INDEX IF NOT EXISTS inbound_dirty ON inbound(seq) WHERE synced_version < version;
 `;
+const SCHEMA = {
+  tables: TABLES,
+  // The Messaging Service of the number texted: a keyword suppresses for the service too.
+  added: { inbound: { service: "TEXT" } },
+  finish: "CREATE INDEX IF NOT EXISTS inbound_delivered ON inbound(received_at) WHERE state = 'delivered';",
+};
 
 type InboundState = "pending" | "delivered" | "dead";
 
@@ -59,6 +65,7 @@ interface Row {
   cxone_message_id: string | null;
   version: number;
   synced_version: number;
+  service: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -94,7 +101,7 @@ export class ConversationDO extends SqliteObject {
       this.meta.set("business", msg.to);
     }
     this.sql.exec(
-      "INSERT INTO inbound (sid, payload, state, next_at, received_at, segments, encoding, opt_out) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+      "INSERT INTO inbound (sid, payload, state, next_at, received_at, segments, encoding, opt_out, service) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
       msg.sid,
       JSON.stringify(msg),
       now,
@@ -102,6 +109,7 @@ export class ConversationDO extends SqliteObject {
       msg.segments,
       countSegments(msg.body).encoding,
       msg.optOut ?? null,
+      msg.messagingServiceSid ?? null,
     );
     await this.clock.soon(now);
     // The D1 mirror; if it fails the alarm writes it later — the message is safe here already.
@@ -153,7 +161,7 @@ export class ConversationDO extends SqliteObject {
 
   override async alarm(): Promise<void> {
     noteAlarm("ConversationDO");
-    await this.runner.run(false);
+    await this.alarmSafely("thread", () => this.runner.run(false));
   }
 
   private async pass(force: boolean): Promise<void> {
@@ -224,10 +232,20 @@ export class ConversationDO extends SqliteObject {
     }
 
     const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => this.sync(row));
-    this.sql.exec("DELETE FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version", Date.now() - DEDUPE_RETENTION_MS);
-    // Only the head can go next (order), so its time is the next wake — not the earliest of all.
+    // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
+    const retentionMs = config.RETENTION_DAYS * 86_400_000;
+    this.sql.exec(
+      "DELETE FROM inbound WHERE seq IN (SELECT seq FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version ORDER BY received_at LIMIT ?)",
+      Date.now() - retentionMs,
+      PRUNE_CHUNK,
+    );
+    // Only the head can go next (order), so its time is the next wake — not the earliest of all;
+    // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
-    await this.clock.at(Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS));
+    const oldest = this.sql.exec<{ at: number | null }>("SELECT MIN(received_at) AS at FROM inbound WHERE state = 'delivered' AND synced_version = version").one().at;
+    await this.clock.at(
+      Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS, oldest === null ? Infinity : oldest + retentionMs),
+    );
   }
 
   /** Writes the D1 mirror of one row. */
@@ -247,7 +265,8 @@ export class ConversationDO extends SqliteObject {
       lastError: row.last_error,
       receivedAt: row.received_at,
       checkAt: row.state === "pending" ? row.received_at + config.RECONCILE_AFTER_MINUTES * 60_000 : null,
-      first: row.synced_version === 0,
+      place: row.seq,
+      service: row.service,
     });
   }
 

@@ -3,7 +3,7 @@ import { tokenSource } from "../adapters/cxone/token-source";
 import { database } from "../adapters/db/client";
 import { rebindBusiness } from "../adapters/db/conversations";
 import { addOptOut, isSuppressed, updateOutbound } from "../adapters/db/outbound";
-import { queueReport } from "../adapters/db/outbox";
+import { queueReport, recordSubmitted } from "../adapters/db/outbox";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
 import type { TwilioApi } from "../adapters/twilio/client";
 import type { TwilioMessage } from "../adapters/twilio/schemas";
@@ -24,6 +24,7 @@ export interface QueueRow {
   id: string;
   conversation_id: string;
   created_time: string;
+  created_ms: number;
   enqueued_at: number;
   not_before: number;
   cost: number;
@@ -39,11 +40,21 @@ export interface QueueRow {
   last_error: string | null;
   version: number;
   synced_version: number;
+  recheck: number;
+  first_attempt_at: number | null;
   [key: string]: SqlStorageValue;
 }
 
 /** A lost answer is matched to a message Twilio created no earlier than this before the attempt. */
 const MATCH_SKEW_MS = 5_000;
+
+/**
+ * A queued row `q` that is its conversation's first in createdTime order (instants; arrival order
+ * breaks ties), with nothing of that conversation in flight or unresolved.
+ */
+const FIRST_FREE = `NOT EXISTS (SELECT 1 FROM queue b WHERE b.conversation_id = q.conversation_id AND b.state IN ('inflight', 'unknown'))
+  AND NOT EXISTS (SELECT 1 FROM queue e WHERE e.conversation_id = q.conversation_id AND e.state = 'queued'
+                  AND (e.created_ms < q.created_ms OR (e.created_ms = q.created_ms AND e.seq < q.seq)))`;
 
 /**
  * The send side of a sender's queue: picking the next message, handing it to Twilio, reading
@@ -64,17 +75,18 @@ export class SendWork {
    */
   head(now: number, orderWindowMs: number): QueueRow | undefined {
     return this.sql
-      .exec<QueueRow>(
-        `SELECT q.* FROM queue q
-         WHERE q.state = 'queued' AND q.not_before <= ?1 AND q.enqueued_at <= ?2
-           AND NOT EXISTS (SELECT 1 FROM queue b WHERE b.conversation_id = q.conversation_id AND b.state IN ('inflight', 'unknown'))
-           AND NOT EXISTS (SELECT 1 FROM queue e WHERE e.conversation_id = q.conversation_id AND e.state = 'queued'
-                           AND (e.created_time < q.created_time OR (e.created_time = q.created_time AND e.seq < q.seq)))
-         ORDER BY q.seq LIMIT 1`,
-        now,
-        now - orderWindowMs,
-      )
+      .exec<QueueRow>(`SELECT q.* FROM queue q WHERE q.state = 'queued' AND q.not_before <= ?1 AND q.enqueued_at <= ?2 AND ${FIRST_FREE} ORDER BY q.seq LIMIT 1`, now, now - orderWindowMs)
       .toArray()[0];
+  }
+
+  /**
+   * When the next message may go, as far as the queue decides it: the earliest time any
+   * conversation's first message is due and past its ordering window. Only a conversation's first
+   * message counts — a later one due sooner must still wait for it (the earliest of all rows would
+   * wake the object at a time when nothing can go, and re-arming for a time already past is lost).
+   */
+  nextHeadAt(orderWindowMs: number): number | null {
+    return this.sql.exec<{ at: number | null }>(`SELECT MIN(MAX(q.not_before, q.enqueued_at + ?)) AS at FROM queue q WHERE q.state = 'queued' AND ${FIRST_FREE}`, orderWindowMs).one().at;
   }
 
   /**
@@ -90,16 +102,28 @@ export class SendWork {
     return true;
   }
 
-  /** Hands one message to Twilio. `now` is the slot the bucket gave it. */
+  /**
+   * Hands one message to Twilio. `now` is the slot the bucket gave it. The row leaves `queued`
+   * before the first await, so the drain loop cannot pick it a second time meanwhile.
+   */
   async dispatch(row: QueueRow, now: number, twilio: TwilioApi): Promise<void> {
+    const job = JSON.parse(row.payload!) as OutboundJob;
+    if (row.recheck) {
+      // In flight while Twilio is asked (a restart meanwhile finds it unresolved and asks again).
+      this.sql.exec("UPDATE queue SET state = 'inflight', version = version + 1 WHERE id = ?", row.id);
+      if (!(await this.lookBeforeResend(row, job, twilio))) {
+        await this.mirror(this.row(row.id)!);
+        return;
+      }
+    }
     // Durable before the request leaves (output gate): a restart finds it "inflight", then asks Twilio.
     this.sql.exec(
-      "UPDATE queue SET state = 'inflight', attempts = attempts + 1, attempt_at = ?, dispatched_at = ?, version = version + 1 WHERE id = ?",
+      "UPDATE queue SET state = 'inflight', attempts = attempts + 1, attempt_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?), dispatched_at = ?, recheck = 0, version = version + 1 WHERE id = ?",
+      Date.now(),
       Date.now(),
       now,
       row.id,
     );
-    const job = JSON.parse(row.payload!) as OutboundJob;
     const config = requireConfig(this.env);
     try {
       const sent = await twilio.send({
@@ -122,32 +146,33 @@ export class SendWork {
   }
 
   /**
-   * Sends whose answer was lost (timeout, 5xx, a restart mid-call) may have reached Twilio.
-   * Ask Twilio before sending again: a lost answer must never become a second SMS.
+   * Sends whose answer was lost (timeout, 5xx, a restart mid-call) may have reached Twilio, and
+   * Twilio may commit a request after the caller gave up on it. Ask Twilio before sending again,
+   * and count "not in the list" only once LOST_ANSWER_GRACE_MS have passed since the attempt: a
+   * lost answer must never become a second SMS.
    */
   async resolveUnknown(twilio: TwilioApi, now: number, sending: Map<string, Promise<void>>): Promise<void> {
     const rows = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE state = 'unknown' AND not_before <= ? ORDER BY seq LIMIT 10", now).toArray();
+    const config = requireConfig(this.env);
     for (const row of rows) {
       if (sending.has(row.id)) continue;
       const job = JSON.parse(row.payload!) as OutboundJob;
-      const since = (row.attempt_at ?? row.enqueued_at) - MATCH_SKEW_MS;
+      const graceEnds = (row.attempt_at ?? row.enqueued_at) + config.LOST_ANSWER_GRACE_MS;
       try {
-        const candidates = await twilio.listSent({ to: job.to, from: job.messagingServiceSid ? undefined : job.from, since: new Date(since) });
-        const match = candidates.find(
-          (m) =>
-            (m.body ?? "") === job.body &&
-            (!job.messagingServiceSid || m.messaging_service_sid === job.messagingServiceSid) &&
-            Date.parse(m.date_created ?? "") >= Math.floor(since / 1000) * 1000 &&
-            this.sql.exec("SELECT 1 FROM queue WHERE sid = ?", m.sid).toArray().length === 0,
-        );
+        const match = await this.findSent(row, job, twilio);
         if (match) {
           this.accepted(row.id, match, "outbound.recovered");
-        } else if (row.attempts >= policyFrom(requireConfig(this.env)).maxAttempts) {
+        } else if (now < graceEnds) {
+          // Not there yet is not "never": a slow API may still commit it. Look again after the grace.
+          this.sql.exec("UPDATE queue SET not_before = ?, version = version + 1 WHERE id = ?", graceEnds, row.id);
+          log("info", "outbound.lookup_wait", { cxoneMessageId: row.id, delayMs: graceEnds - now });
+        } else if (row.attempts >= policyFrom(config).maxAttempts) {
           this.settle(row.id, "dead", { error_code: "RETRIES_EXHAUSTED", last_error: row.last_error });
           log("error", "deadletter", { kind: "outbound", cxoneMessageId: row.id, attempt: row.attempts, reason: row.last_error ?? "retries exhausted" });
         } else {
-          // Twilio never got it: back in line, keeping its place in the conversation.
-          this.sql.exec("UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, version = version + 1 WHERE id = ?", now, row.id);
+          // Twilio never got it: back in line, keeping its place in the conversation, and asked
+          // about once more right before the resend.
+          this.sql.exec("UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, recheck = 1, version = version + 1 WHERE id = ?", now, row.id);
           log("warn", "outbound.resend", { cxoneMessageId: row.id, conversationId: row.conversation_id, attempt: row.attempts });
         }
       } catch (err) {
@@ -157,6 +182,36 @@ export class SendWork {
       }
       await this.mirror(this.row(row.id)!);
     }
+  }
+
+  /** The message Twilio created for this row since its first attempt, if any. */
+  private async findSent(row: QueueRow, job: OutboundJob, twilio: TwilioApi): Promise<TwilioMessage | undefined> {
+    const since = (row.first_attempt_at ?? row.attempt_at ?? row.enqueued_at) - MATCH_SKEW_MS;
+    const candidates = await twilio.listSent({ to: job.to, from: job.messagingServiceSid ? undefined : job.from, since: new Date(since) });
+    return candidates.find(
+      (m) =>
+        (m.body ?? "") === job.body &&
+        (!job.messagingServiceSid || m.messaging_service_sid === job.messagingServiceSid) &&
+        Date.parse(m.date_created ?? "") >= Math.floor(since / 1000) * 1000 &&
+        this.sql.exec("SELECT 1 FROM queue WHERE sid = ?", m.sid).toArray().length === 0,
+    );
+  }
+
+  /**
+   * The second look right before a resend (SPEC §4): true when the send may go. A message found
+   * after all is recorded as sent; a lookup that fails leaves the row unresolved, asked again later.
+   */
+  private async lookBeforeResend(row: QueueRow, job: OutboundJob, twilio: TwilioApi): Promise<boolean> {
+    try {
+      const match = await this.findSent(row, job, twilio);
+      if (!match) return true;
+      this.accepted(row.id, match, "outbound.recovered");
+    } catch (err) {
+      const delayMs = backoffDelay(row.attempts, policyFrom(requireConfig(this.env)), asAppError(err).retryAfterMs);
+      this.sql.exec("UPDATE queue SET state = 'unknown', not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now() + delayMs, asAppError(err).detail ?? "lookup failed", row.id);
+      log("warn", "twilio.retry", { cxoneMessageId: row.id, reason: "could not ask Twilio before a resend", delayMs });
+    }
+    return false;
   }
 
   /** Writes a row's state to D1 and queues (and tries) the CXone report its state calls for. */
@@ -179,17 +234,15 @@ export class SendWork {
         // that news goes through the status machine like a callback, or its receipt is skipped.
         const answered = isTwilioStatus(row.twilio_status) ? row.twilio_status : "queued";
         const atSubmit = advances("queued", answered) ? "queued" : answered;
-        await updateOutbound(
+        const sentReport = await recordSubmitted(
           db,
           row.id,
-          { state: "submitted", messageSid: row.sid, twilioStatus: atSubmit, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
-          { onlyFrom: ["queued", "sending"] },
+          { messageSid: row.sid!, twilioStatus: atSubmit, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
+          report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }),
         );
-        reportId = await queueReport(db, row.id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }));
         // Callbacks that beat this commit were kept as orphans: they apply now, after SENT.
-        if (reportId !== undefined) await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { ids: [reportId] });
-        reportId = undefined;
-        if (row.sid) await matchOrphans(this.env, config, row.sid);
+        if (sentReport !== undefined) await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { messages: [row.id] });
+        if (row.sid) await matchOrphans(this.env, config, { sid: row.sid });
         if (row.sid && answered !== atSubmit) await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, at: now }, "reconcile");
         break;
       }
@@ -205,7 +258,7 @@ export class SendWork {
     }
     this.sql.exec("UPDATE queue SET synced_version = ? WHERE id = ? AND synced_version < ?", row.version, row.id, row.version);
     if (reportId !== undefined) {
-      await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { ids: [reportId] });
+      await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { messages: [row.id] });
     }
   }
 
@@ -231,7 +284,7 @@ export class SendWork {
     const outcome = classifySendError(err);
     log("warn", "twilio.send_failed", { cxoneMessageId: row.id, conversationId: row.conversation_id, attempt: attempts, reason: outcome, errorCode: error.upstreamCode ?? error.upstreamStatus ?? null });
     if (outcome === "opted_out") {
-      await addOptOut(database(this.env.DB), job.business ?? job.from ?? job.messagingServiceSid ?? "", job.to, "twilio:21610");
+      await addOptOut(database(this.env.DB), [job.business, job.from, job.messagingServiceSid], job.to, "twilio:21610");
       this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: reason });
     } else if (outcome === "failed") {
       this.settle(row.id, "failed", { error_code: String(error.upstreamCode ?? error.upstreamStatus ?? "REFUSED"), last_error: reason });

@@ -1,14 +1,14 @@
 import { requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
-import type { OutboundJob } from "../domain/outbound/job";
+import { createdInstant, type OutboundJob } from "../domain/outbound/job";
 import { noteAlarm } from "../instrumentation";
 import { SerialRunner } from "./runner";
 import { SendWork, type QueueRow } from "./sender-send";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, syncDirty } from "./storage";
 
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE IF NOT EXISTS queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -31,13 +31,30 @@ CREATE TABLE IF NOT EXISTS queue (
   synced_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queue_state ON queue(state, seq);
-CREATE INDEX IF NOT EXISTS queue_conversation ON queue(conversation_id, state, created_time, seq);
 CREATE INDEX IF NOT EXISTS queue_sid ON queue(sid) WHERE sid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS queue_dirty ON queue(seq) WHERE synced_version < version;
 `;
+const SCHEMA = {
+  tables: TABLES,
+  added: {
+    queue: {
+      // createdTime as an instant (ms): conversation order compares instants, never text.
+      created_ms: "INTEGER",
+      // Twilio's list said "not there" for a lost answer: look once more right before resending.
+      recheck: "INTEGER NOT NULL DEFAULT 0",
+      // The first attempt: a lost answer is matched against everything Twilio created since.
+      first_attempt_at: "INTEGER",
+    },
+  },
+  finish: `
+CREATE INDEX IF NOT EXISTS queue_conversation_order ON queue(conversation_id, state, created_ms, seq);
+CREATE INDEX IF NOT EXISTS queue_settled ON queue(enqueued_at) WHERE state IN ('done', 'failed');
+UPDATE queue SET created_ms = enqueued_at WHERE state = 'queued' AND created_ms IS NULL;
+`,
+};
 
-/** Settled rows are kept (without body) this long, so a late duplicate of an id is still known. */
-const RETENTION_MS = 30 * 24 * 3600_000;
+/** Settled rows pruned per pass (retention), so a pass stays short. */
+const PRUNE_CHUNK = 500;
 /** A sent message's body is dropped this long after sending even if no final status came. */
 const BODY_RETENTION_MS = 24 * 3600_000;
 /** A drain hands control back to a fresh alarm this often, so no single invocation runs for ages. */
@@ -80,11 +97,12 @@ export class SenderDO extends SqliteObject {
     if (!this.meta.get("sender")) this.meta.set("sender", sender);
     const now = this.clock.now();
     const cursor = this.sql.exec(
-      `INSERT INTO queue (id, conversation_id, created_time, enqueued_at, not_before, cost, payload, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT(id) DO NOTHING`,
+      `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT(id) DO NOTHING`,
       job.cxoneMessageId,
       job.conversationId,
       job.createdTime ?? new Date(now).toISOString(),
+      createdInstant(job.createdTime) ?? now,
       now,
       job.notBefore ?? now,
       job.segments,
@@ -98,7 +116,7 @@ export class SenderDO extends SqliteObject {
 
   override async alarm(): Promise<void> {
     noteAlarm("SenderDO");
-    await this.runner.run();
+    await this.alarmSafely("sender", () => this.runner.run());
   }
 
   /** Runs the drain now and reports (operators, the reconciler and tests). */
@@ -209,6 +227,10 @@ export class SenderDO extends SqliteObject {
     return at;
   }
 
+  private retentionMs(): number {
+    return requireConfig(this.env).RETENTION_DAYS * 86_400_000;
+  }
+
   private orderWindow(): number {
     return requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
   }
@@ -253,9 +275,11 @@ export class SenderDO extends SqliteObject {
     await Promise.allSettled([...this.sending.values()]);
     const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
     this.sql.exec("UPDATE queue SET payload = NULL WHERE state = 'done' AND payload IS NOT NULL AND attempt_at < ?", Date.now() - BODY_RETENTION_MS);
+    // Settled rows stay (without body) for RETENTION_DAYS, so a late duplicate of an id is still known.
     this.sql.exec(
-      "DELETE FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version",
-      Date.now() - RETENTION_MS,
+      "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",
+      Date.now() - this.retentionMs(),
+      PRUNE_CHUNK,
     );
     await this.clock.at(this.nextWake(synced, slot));
   }
@@ -281,15 +305,15 @@ export class SenderDO extends SqliteObject {
   }
 
   private nextWake(synced: boolean, slot: number | undefined): number | undefined {
-    const window = this.orderWindow();
-    const { queued } = this.sql
-      .exec<{ queued: number | null }>("SELECT MIN(MAX(not_before, enqueued_at + ?)) AS queued FROM queue WHERE state = 'queued'", window)
-      .one();
+    const queued = this.work.nextHeadAt(this.orderWindow());
     const { unknown } = this.sql.exec<{ unknown: number | null }>("SELECT MIN(not_before) AS unknown FROM queue WHERE state IN ('unknown', 'inflight')").one();
+    // An idle sender still wakes when its oldest settled row is due for pruning.
+    const { settled } = this.sql.exec<{ settled: number | null }>("SELECT MIN(enqueued_at) AS settled FROM queue WHERE state IN ('done', 'failed') AND synced_version = version").one();
     const candidates = [
       queued === null ? Infinity : Math.max(queued, slot ?? this.bucket().tat),
       unknown ?? Infinity,
       synced && !hasDirty(this.sql, "queue") ? Infinity : Date.now() + SYNC_RETRY_MS,
+      settled === null ? Infinity : settled + this.retentionMs(),
     ];
     const at = Math.min(...candidates);
     this.watchdogUntil = 0;

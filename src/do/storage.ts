@@ -21,6 +21,15 @@ export class Meta {
 }
 
 /**
+ * Adds columns a newer version of an object's schema has to a table created by an older one
+ * (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
+ */
+export function ensureColumns(sql: SqlStorage, table: string, columns: Record<string, string>): void {
+  const have = new Set(sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().map((c) => c.name));
+  for (const [name, decl] of Object.entries(columns)) if (!have.has(name)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
+}
+
+/**
  * An object's clock and alarm. `now()` is the wall clock, never earlier than a time the clock
  * was moved to: tests move it to an alarm's time and run the alarm, which is how they let time
  * pass without sleeping. Production code never moves it.
@@ -44,13 +53,17 @@ export class Clock {
     if (current === null || current > at) await this.at(at);
   }
 
-  /** Arms the alarm for exactly `at`, or clears it. */
+  /**
+   * Arms the alarm for `at`, or clears it. Never at or before the present: an alarm handler that
+   * re-arms for the very time it was scheduled at has its alarm cleared when it returns (workerd
+   * takes it for the one that just ran) and the object would never wake again.
+   */
   async at(at: number | undefined): Promise<void> {
     if (at === undefined || !Number.isFinite(at)) {
       await this.storage.deleteAlarm();
       return;
     }
-    await this.storage.setAlarm(at);
+    await this.storage.setAlarm(Math.max(at, Date.now() + 1));
   }
 }
 

@@ -55,8 +55,10 @@ export async function launchProactive(deps: ProactiveDeps, config: Ready, req: P
   const first = await deps.firstAnswer(req.key);
   if (first) return first;
   const sender = resolveSender(config, req.from, undefined);
-  const business = req.from && !req.from.startsWith("MG") ? req.from : config.TWILIO_FROM_NUMBER;
-  if (!sender || !business) return deps.remember(req, { conversationId: null, messageId: null, status: "refused", reason: "no_sender" });
+  if (!sender) return deps.remember(req, { conversationId: null, messageId: null, status: "refused", reason: "no_sender" });
+  // The number the customer will see, or the Messaging Service until it has picked one (the
+  // sender rebinds the conversation to that number once Twilio says which).
+  const business = sender.from ?? sender.key;
   if (await deps.isSuppressed(req.to, [business, sender.key])) {
     return deps.remember(req, { conversationId: null, messageId: null, status: "refused", reason: "opted_out" });
   }

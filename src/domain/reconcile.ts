@@ -18,7 +18,8 @@ export interface Pending {
 }
 
 export interface ReconcileDeps {
-  due(now: number, states: ("received" | "queued" | "sending" | "submitted")[], limit: number): Promise<Pending[]>;
+  /** Due messages in these states, each one's next check already moved forward with backoff. */
+  claim(now: number, states: ("received" | "queued" | "sending" | "submitted")[], limit: number): Promise<Pending[]>;
   recheckAt(id: number, at: number | null): Promise<void>;
   fetchTwilio(sid: string): Promise<TwilioMessage>;
   applyStatus(event: StatusEvent): Promise<string>;
@@ -31,9 +32,11 @@ export interface ReconcileDeps {
   /** Pushes a thread's pending inbound messages to CXone now; false if the thread lost the message. */
   redeliver(p: Pending): Promise<boolean>;
   flushReports(now: number): Promise<{ sent: number; retried: number; dead: number }>;
-  matchOrphans(): Promise<number>;
+  matchOrphans(now: number): Promise<number>;
   dropOldOrphans(before: number): Promise<number>;
   closeIdle(now: number): Promise<number>;
+  /** Wakes proactive batches whose object has not reported them finished; how many were pending. */
+  wakeBatches(now: number): Promise<number>;
 }
 
 export interface ReconcileReport {
@@ -47,6 +50,7 @@ export interface ReconcileReport {
   orphansMatched: number;
   orphansDropped: number;
   idleClosed: number;
+  batchesPending: number;
   errors: number;
 }
 
@@ -70,6 +74,7 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
     orphansMatched: 0,
     orphansDropped: 0,
     idleClosed: 0,
+    batchesPending: 0,
     errors: 0,
   };
   const guard = async (what: string, step: () => Promise<void>) => {
@@ -82,7 +87,7 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
   };
 
   // Sent, but no final status came: ask Twilio (a lost or dropped callback).
-  for (const p of await deps.due(now, ["submitted"], BATCH)) {
+  for (const p of await deps.claim(now, ["submitted"], BATCH)) {
     await guard("status", async () => {
       r.statusChecked += 1;
       const twilio = await deps.fetchTwilio(p.messageSid!);
@@ -104,7 +109,7 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
   }
 
   // Claimed but maybe never queued: ask each sender's queue about its stale ids at once.
-  const stale = await deps.due(now, ["queued", "sending"], BATCH);
+  const stale = await deps.claim(now, ["queued", "sending"], BATCH);
   const bySender = new Map<string, Pending[]>();
   for (const p of stale) if (p.sender && p.cxoneMessageId) bySender.set(p.sender, [...(bySender.get(p.sender) ?? []), p]);
   for (const [sender, rows] of bySender) {
@@ -120,7 +125,7 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
   }
 
   // Inbound messages not yet in CXone: their thread tries again now.
-  for (const p of await deps.due(now, ["received"], BATCH)) {
+  for (const p of await deps.claim(now, ["received"], BATCH)) {
     await guard("inbound", async () => {
       if (await deps.redeliver(p)) r.inboundRetried += 1;
       else r.lost += 1;
@@ -132,11 +137,14 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
     r.reports = await deps.flushReports(now);
   });
   await guard("orphans", async () => {
-    r.orphansMatched = await deps.matchOrphans();
+    r.orphansMatched = await deps.matchOrphans(now);
     r.orphansDropped = await deps.dropOldOrphans(now - ORPHAN_TTL_MS);
   });
   await guard("idle", async () => {
     r.idleClosed = await deps.closeIdle(now);
+  });
+  await guard("batches", async () => {
+    r.batchesPending = await deps.wakeBatches(now);
   });
   log("info", "reconcile.done", { count: r.statusChecked + r.lost + r.inboundRetried + r.reports.sent, reason: JSON.stringify(r) });
   return r;

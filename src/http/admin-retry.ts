@@ -18,7 +18,7 @@ export async function retryDeadLetter(env: Env, config: Ready, letter: DeadLette
     const [cxoneMessageId, status] = [letter.ref.slice(0, letter.ref.lastIndexOf(":")), letter.ref.slice(letter.ref.lastIndexOf(":") + 1)];
     const id = await reopenReport(db, cxoneMessageId, status!);
     if (id === undefined) throw new AppError(409, "cannot_retry", "the report is no longer dead");
-    const result = await flushReports(db, cxoneFor(env, config), policyFrom(config), { ids: [id] });
+    const result = await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
     return { outcome: result.sent > 0 ? "reported" : "queued for the next sweep" };
   }
   const row = await messageByAnyId(db, letter.ref);

@@ -9,7 +9,7 @@ import { addOptOut } from "../adapters/db/outbound";
 import { statusHistory } from "../adapters/db/status";
 import { requireConfig } from "../config";
 import { reconcileDeps } from "../deps";
-import { isE164 } from "../domain/compliance/e164";
+import { E164_RULE, isE164, isSenderKey } from "../domain/compliance/e164";
 import { threadName } from "../domain/inbound";
 import { reconcile } from "../domain/reconcile";
 import { AppError, unauthorized } from "../errors";
@@ -19,8 +19,8 @@ import type { AppEnv } from "./app";
 import { hasBearer } from "./auth";
 import { parseOr400, validated } from "./validate";
 
-const Phone = z.object({ phone: z.string().refine(isE164, "must be an E.164 number (+ and 8–15 digits)") });
-const Business = z.string().refine((v) => v === "*" || isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number, an MG SID or *");
+const Phone = z.object({ phone: z.string().refine(isE164, E164_RULE) });
+const Business = z.string().refine((v) => v === "*" || isSenderKey(v), "must be an E.164 number, a short code, an MG SID or *");
 
 /** The operator's view (SPEC §3 /admin/*): bearer ADMIN_TOKEN, compared in constant time. */
 // `{"business": …}` is all an opt-out takes: a bigger body is refused before it is parsed.
@@ -94,7 +94,7 @@ export const adminRoutes = new Hono<AppEnv>()
       }
     }
     const { business } = parseOr400(z.object({ business: Business.default("*") }).strict(), body);
-    await addOptOut(database(c.env.DB), business, phone, "admin");
+    await addOptOut(database(c.env.DB), [business], phone, "admin");
     log("info", "optout.added", { customer: phone, kind: "admin", sender: business });
     return c.json({ phone, business, suppressed: true });
   })

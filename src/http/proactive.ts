@@ -6,7 +6,8 @@ import { suppressedAmong } from "../adapters/db/outbound";
 import { batchById, batchMessageCounts, createBatch, usedKeys } from "../adapters/db/proactive";
 import { requireConfig } from "../config";
 import { proactiveDeps } from "../deps";
-import { isE164 } from "../domain/compliance/e164";
+import { E164_RULE, isE164, isSenderKey } from "../domain/compliance/e164";
+import { resolveSender } from "../domain/outbound/job";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
@@ -15,8 +16,8 @@ import { hasBearer } from "./auth";
 import { parseOr400 } from "./validate";
 
 const MAX_BATCH = 10_000;
-const e164 = z.string().refine(isE164, "must be an E.164 number (+ and 8–15 digits)");
-const sender = z.string().refine((v) => isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number or a Messaging Service SID");
+const e164 = z.string().refine(isE164, E164_RULE);
+const sender = z.string().refine(isSenderKey, "must be an E.164 number, a short code or a Messaging Service SID");
 const text = z.string().min(1, "must not be empty").max(1600);
 const key = z.string().min(1).max(200);
 const campaignId = z.string().min(1).max(200);
@@ -73,13 +74,14 @@ export const proactiveRoutes = new Hono<AppEnv>()
           candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, text: item.data.text, from: batch.from, customFields: item.data.customFields, batchId });
         }
       }
-      const business = batch.from ?? config.TWILIO_FROM_NUMBER ?? config.TWILIO_MESSAGING_SERVICE_SID;
+      // The same sender each recipient's launch will resolve (SPEC §4: a Messaging Service counts).
+      const sender = resolveSender(config, batch.from, undefined);
       const [used, suppressed] = await Promise.all([
         usedKeys(db, candidates.map((r) => r.key)),
-        suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [business, config.TWILIO_MESSAGING_SERVICE_SID]),
+        sender ? suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [sender.from, sender.key]) : new Set<string>(),
       ]);
       const accepted = candidates.filter((r) => {
-        const reason = used.has(r.key) ? "duplicate_idempotency_key" : suppressed.has(r.to) ? "opted_out" : undefined;
+        const reason = !sender ? "no_sender" : used.has(r.key) ? "duplicate_idempotency_key" : suppressed.has(r.to) ? "opted_out" : undefined;
         if (reason) refused.push({ to: r.to, reason });
         return reason === undefined;
       });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isE164 } from "../../domain/compliance/e164";
+import { E164_RULE, isE164, isSenderKey } from "../../domain/compliance/e164";
 
 /** What CXone answers (SPEC §4), parsed before use: an unexpected shape is an upstream fault. */
 
@@ -20,7 +20,7 @@ export const ConversationList = z.object({ items: z.array(ConversationRef) });
 
 export const CreatedMessage = z.object({ id: z.string().min(1) });
 
-const e164 = z.string().refine(isE164, "must be an E.164 number (+ and 8–15 digits)");
+const e164 = z.string().refine(isE164, E164_RULE);
 
 export const Attachment = z.object({
   url: z.url({ protocol: /^https?$/ }),
@@ -38,7 +38,7 @@ export const OutboundItem = z.object({
   body: z.string().max(1600),
   from: z
     .string()
-    .refine((v) => isE164(v) || /^MG[0-9a-fA-F]{32}$/.test(v), "must be an E.164 number or a Messaging Service SID")
+    .refine(isSenderKey, "must be an E.164 number, a short code or a Messaging Service SID")
     .nullish(),
   direction: z.literal("OUTBOUND").optional(),
   channel: z.literal("SMS").optional(),

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, or } from "drizzle-orm";
 import type { Db } from "./client";
+import { applyConsent, consentOrder } from "./consent";
 import { messages, optOuts, outbox } from "./schema";
 
 /** A message by its CXone id or its Twilio MessageSid. */
@@ -28,10 +29,10 @@ export async function optOutsOf(db: Db, phone: string) {
   return db.select().from(optOuts).where(eq(optOuts.phone, phone)).orderBy(desc(optOuts.createdAt));
 }
 
-export async function removeOptOuts(db: Db, phone: string, business?: string): Promise<number> {
-  const rows = await db
-    .delete(optOuts)
-    .where(and(eq(optOuts.phone, phone), business ? eq(optOuts.business, business) : undefined))
-    .returning({ phone: optOuts.phone });
+/** Takes a customer off the suppression list (for one business key, or all), as of now. */
+export async function removeOptOuts(db: Db, phone: string, business?: string, now = Date.now()): Promise<number> {
+  const rows = (await optOutsOf(db, phone)).filter((r) => business === undefined || r.business === business);
+  const businesses = business !== undefined ? [business] : rows.map((r) => r.business);
+  await applyConsent(db, { businesses, phone, state: "in", at: consentOrder(now), source: "admin" }, now);
   return rows.length;
 }

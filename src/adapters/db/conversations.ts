@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNotNull, lte } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "./client";
 import { conversations } from "./schema";
 
@@ -6,18 +6,18 @@ export async function conversationById(db: Db, id: string) {
   return db.select().from(conversations).where(eq(conversations.id, id)).get();
 }
 
-/** Proactive threads whose idle-close time has come (indexed: only rows with a close time). */
-export async function dueIdleCloses(db: Db, now: number, limit: number) {
-  return db
-    .select()
+/**
+ * Proactive threads whose idle-close time has come (indexed: only rows with a close time), each
+ * one's next try moved to `retryAt` before anyone tries: a close that fails waits its turn.
+ */
+export async function claimIdleCloses(db: Db, now: number, limit: number, retryAt: number) {
+  const due = db
+    .select({ id: conversations.id })
     .from(conversations)
     .where(and(isNotNull(conversations.idleCloseAt), lte(conversations.idleCloseAt, now), eq(conversations.status, "active")))
     .orderBy(asc(conversations.idleCloseAt))
     .limit(limit);
-}
-
-export async function postponeIdleClose(db: Db, id: string, at: number): Promise<void> {
-  await db.update(conversations).set({ idleCloseAt: at }).where(eq(conversations.id, id));
+  return db.update(conversations).set({ idleCloseAt: retryAt }).where(inArray(conversations.id, due)).returning();
 }
 
 export async function markClosed(db: Db, id: string): Promise<void> {

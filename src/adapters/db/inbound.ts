@@ -1,8 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
+import { consentOrder, consentStatements } from "./consent";
 import { deadLetterStatement } from "./dead-letters";
-import { conversations, messages, optOuts } from "./schema";
+import { conversations, messages } from "./schema";
 
 export interface InboundRow {
   sid: string;
@@ -19,8 +20,10 @@ export interface InboundRow {
   receivedAt: number;
   /** When the reconciler should look if the message is still not in CXone by then. */
   checkAt: number | null;
-  /** The first mirror write of the message: its opt-out keyword takes effect with it. */
-  first: boolean;
+  /** Its position in the thread: orders keywords received within the same millisecond. */
+  place: number;
+  /** The Messaging Service the texted number belongs to: an opt-out covers it too (SPEC §5). */
+  service?: string | null;
 }
 
 /**
@@ -74,12 +77,16 @@ export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): 
   if (row.state === "dead") {
     statements.push(deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now));
   }
-  // The keyword applies once, with the message's first write, so a replayed old STOP cannot undo a later START.
-  if (row.first && row.optOut === "stop") {
-    statements.push(db.insert(optOuts).values({ business: row.business, phone: row.customer, source: "keyword", createdAt: now }).onConflictDoNothing());
-  }
-  if (row.first && row.optOut === "start") {
-    statements.push(db.delete(optOuts).where(and(eq(optOuts.business, row.business), eq(optOuts.phone, row.customer))));
+  // Applied with every write of the message, in the customer's order: a write repaired late, or a
+  // replay, changes nothing once a later keyword has been applied.
+  if (row.optOut === "stop" || row.optOut === "start") {
+    statements.push(
+      ...consentStatements(
+        db,
+        { businesses: [row.business, ...(row.service ? [row.service] : [])], phone: row.customer, state: row.optOut === "stop" ? "out" : "in", at: consentOrder(row.receivedAt, row.place), source: "keyword" },
+        now,
+      ),
+    );
   }
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { applyConsent, consentOrder } from "./consent";
 import { conversations, messages, optOuts, type MessageState } from "./schema";
 
 export async function businessNumberOf(db: Db, conversationId: string): Promise<string | null | undefined> {
@@ -76,6 +77,8 @@ export async function suppressedAmong(db: Db, phones: string[], businesses: (str
   return new Set(rows.map((r) => r.phone));
 }
 
-export async function addOptOut(db: Db, business: string, phone: string, source: string, now = Date.now()): Promise<void> {
-  await db.insert(optOuts).values({ business, phone, source, createdAt: now }).onConflictDoNothing();
+/** Suppresses a customer for these business keys, as of now (an operator, Twilio's 21610). */
+export async function addOptOut(db: Db, businesses: (string | null | undefined)[], phone: string, source: string, now = Date.now()): Promise<void> {
+  const keys = businesses.filter((b): b is string => typeof b === "string" && b !== "");
+  await applyConsent(db, { businesses: keys.length > 0 ? keys : ["*"], phone, state: "out", at: consentOrder(now), source }, now);
 }

@@ -1,4 +1,4 @@
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { StatusReport } from "../cxone/schemas";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
@@ -21,17 +21,49 @@ export async function queueReport(db: Db, cxoneMessageId: string, body: StatusRe
 }
 
 /**
- * Fails a message that was never sent and queues its FAILED report in one transaction. Apart, a
- * Worker dying between the two left a failed message (no longer checked by the reconciler) whose
- * receipt nothing would ever queue — found by the soak.
+ * Records that Twilio accepted a send (the row moves to `submitted` with its SID) and queues its
+ * SENT report in the same transaction: whatever a status callback queues after the SID is known
+ * comes after SENT in the outbox, so SENT reaches CXone first (SPEC §3).
+ */
+export async function recordSubmitted(
+  db: Db,
+  cxoneMessageId: string,
+  patch: { messageSid: string; twilioStatus: string; submittedAt: number | null; checkAt: number; attempts: number; lastError: string | null },
+  sent: StatusReport,
+  now = Date.now(),
+): Promise<number | undefined> {
+  const [, queued] = await db.batch([
+    db
+      .update(messages)
+      .set({ state: "submitted", ...patch, updatedAt: now })
+      .where(and(eq(messages.cxoneMessageId, cxoneMessageId), inArray(messages.state, ["queued", "sending"]))),
+    reportStatement(db, cxoneMessageId, sent, now),
+  ]);
+  return queued[0]?.id;
+}
+
+/**
+ * Fails a message that was never handed to Twilio and queues its FAILED report, in one
+ * transaction. Apart, a Worker dying between the two left a failed message (no longer checked by
+ * the reconciler) whose receipt nothing would ever queue — found by the soak. Only a message still
+ * `queued` (or one the bridge never recorded) is failed and reported: a refusal that comes late
+ * (a poll item that fails validation, a repeat) never moves a message that was sent, delivered or
+ * failed already — final states never move.
  */
 export async function failUnsent(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
   const [, queued] = await db.batch([
     db
       .update(messages)
       .set({ state: "failed", errorCode: body.deliveryReceipt.errorCode ?? null, lastError: body.deliveryReceipt.errorMessage ?? null, checkAt: null, updatedAt: now })
-      .where(eq(messages.cxoneMessageId, cxoneMessageId)),
-    reportStatement(db, cxoneMessageId, body, now),
+      .where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.state, "queued"))),
+    db
+      .insert(outbox)
+      .select(
+        sql`SELECT NULL, ${cxoneMessageId}, ${body.status}, ${JSON.stringify(body)}, 'pending', 0, ${now}, NULL, ${now}
+            WHERE NOT EXISTS (SELECT 1 FROM ${messages} WHERE cxone_message_id = ${cxoneMessageId} AND state <> 'failed')`,
+      )
+      .onConflictDoNothing()
+      .returning({ id: outbox.id }),
   ]);
   return queued[0]?.id;
 }
@@ -39,15 +71,21 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: StatusRep
 export type ClaimedReport = typeof outbox.$inferSelect;
 
 /**
- * Claims due reports — all due ones, or those of the listed reports' messages (so an earlier
- * report of the same message, e.g. SENT, goes first). Each claimed row is leased to the caller.
+ * A message's reports reach CXone one at a time, oldest first (SPEC §3): only a message's oldest
+ * pending report may be claimed. One waiting out a Retry-After, or leased to a worker that is
+ * sending it, holds the later ones back — so CXone never sees DELIVERED before SENT, however long
+ * SENT was delayed. The check reads the (message, status) unique index.
  */
-export async function claimReports(db: Db, now: number, opts: { ids?: number[]; limit?: number } = {}): Promise<ClaimedReport[]> {
-  if (opts.ids && opts.ids.length === 0) return [];
-  const due = sql`state = 'pending' AND next_attempt_at <= ${now}`;
-  const pick = opts.ids
-    ? sql`SELECT id FROM outbox WHERE ${due} AND cxone_message_id IN (SELECT cxone_message_id FROM outbox WHERE id IN (${sql.join(opts.ids.map((id) => sql`${id}`), sql`, `)}))`
-    : sql`SELECT id FROM outbox WHERE ${due} ORDER BY next_attempt_at LIMIT ${opts.limit ?? 100}`;
+const OLDEST_PENDING = sql`NOT EXISTS (SELECT 1 FROM outbox e WHERE e.cxone_message_id = o.cxone_message_id AND e.state = 'pending' AND e.id < o.id)`;
+
+/**
+ * Claims the due reports that are first in line for their message: of the listed messages, or
+ * any (the reconciler's sweep, oldest due first). Each claimed row is leased to the caller.
+ */
+export async function claimReports(db: Db, now: number, opts: { messages?: string[]; limit?: number } = {}): Promise<ClaimedReport[]> {
+  if (opts.messages && opts.messages.length === 0) return [];
+  const scope = opts.messages ? sql`AND o.cxone_message_id IN (SELECT value FROM json_each(${JSON.stringify(opts.messages)}))` : sql``;
+  const pick = sql`SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ${now} ${scope} AND ${OLDEST_PENDING} ORDER BY o.next_attempt_at LIMIT ${opts.limit ?? 100}`;
   const rows = await db
     .update(outbox)
     .set({ nextAttemptAt: now + REPORT_LEASE_MS, attempts: sql`${outbox.attempts} + 1` })

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
 import type { Db } from "./client";
 import { conversations, proactiveBatches, proactiveRequests } from "./schema";
@@ -62,11 +62,30 @@ export async function createBatch(db: Db, row: typeof proactiveBatches.$inferIns
 }
 
 /** The launch progress a batch's Durable Object reports (absolute numbers, so a repeat is harmless). */
-export async function recordBatchProgress(db: Db, id: string, progress: { launched: number; failed: number; refused: number }): Promise<void> {
+export async function recordBatchProgress(db: Db, id: string, progress: { launched: number; failed: number; refused: number; finishedAt: number | null }): Promise<void> {
   await db
     .update(proactiveBatches)
-    .set({ launched: progress.launched, launchFailed: progress.failed, launchRefused: progress.refused })
+    .set({ launched: progress.launched, launchFailed: progress.failed, launchRefused: progress.refused, finishedAt: progress.finishedAt })
     .where(eq(proactiveBatches.id, id));
+}
+
+/** A batch whose object never got its recipients: finished, every accepted recipient failed. */
+export async function markBatchAbandoned(db: Db, id: string, now: number): Promise<void> {
+  await db
+    .update(proactiveBatches)
+    .set({ finishedAt: now, launchFailed: sql`${proactiveBatches.accepted} - ${proactiveBatches.launched} - ${proactiveBatches.launchRefused}` })
+    .where(and(eq(proactiveBatches.id, id), isNull(proactiveBatches.finishedAt)));
+}
+
+/** Batches whose object has not reported them finished, oldest first (the Cron wakes them). */
+export async function unfinishedBatches(db: Db, createdBefore: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: proactiveBatches.id })
+    .from(proactiveBatches)
+    .where(and(isNull(proactiveBatches.finishedAt), lt(proactiveBatches.createdAt, createdBefore)))
+    .orderBy(asc(proactiveBatches.createdAt))
+    .limit(limit);
+  return rows.map((r) => r.id);
 }
 
 export async function batchById(db: Db, id: string) {

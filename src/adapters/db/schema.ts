@@ -24,6 +24,9 @@ export const conversations = sqliteTable(
   (t) => [
     index("conversations_customer_idx").on(t.customer, t.business),
     index("conversations_idle_close_idx").on(t.idleCloseAt).where(sql`idle_close_at IS NOT NULL`),
+    // Retention: a conversation's last sign of life. (drizzle-kit 0.31 quotes an expression with a
+    // comma wrongly: the generated line in migrations/0004_harder_faults.sql was corrected by hand.)
+    index("conversations_activity_idx").on(sql`coalesce(last_inbound_at, created_at)`),
   ],
 );
 
@@ -74,6 +77,8 @@ export const messages = sqliteTable(
     submittedAt: integer("submitted_at"),
     /** Reconciler: when this message next needs a look; NULL when nothing is pending. */
     checkAt: integer("check_at"),
+    /** Reconciler looks taken since the last success: the backoff of the next one. */
+    checkAttempts: integer("check_attempts").notNull().default(0),
     /** Proactive sends deferred by quiet hours: not before this time. */
     sendAfter: integer("send_after"),
   },
@@ -83,6 +88,8 @@ export const messages = sqliteTable(
     index("messages_conversation_idx").on(t.conversationId, t.createdAt),
     index("messages_check_idx").on(t.checkAt).where(sql`check_at IS NOT NULL`),
     index("messages_batch_idx").on(t.batchId, t.state).where(sql`batch_id IS NOT NULL`),
+    // Retention: only messages with their final word are ever deleted.
+    index("messages_settled_idx").on(t.updatedAt).where(sql`state IN ('delivered', 'settled', 'failed')`),
   ],
 );
 
@@ -96,10 +103,14 @@ export const statusEvents = sqliteTable(
     errorCode: text("error_code"),
     receivedAt: integer("received_at").notNull(),
     matched: integer("matched", { mode: "boolean" }).notNull().default(true),
+    /** Orphans: when the reconciler next tries to match it (moves forward after every try). */
+    nextCheckAt: integer("next_check_at"),
+    checkAttempts: integer("check_attempts").notNull().default(0),
   },
   (t) => [
     index("status_events_sid_idx").on(t.messageSid),
     index("status_events_orphan_idx").on(t.receivedAt).where(sql`matched = 0`),
+    index("status_events_orphan_due_idx").on(t.nextCheckAt).where(sql`matched = 0`),
   ],
 );
 
@@ -112,7 +123,8 @@ export const outbox = sqliteTable(
     status: text("status", { enum: ["SENT", "DELIVERED", "FAILED", "UNDELIVERABLE"] }).notNull(),
     /** The JSON body of the PUT, without any message text. */
     payload: text("payload").notNull(),
-    state: text("state", { enum: ["pending", "done", "dead"] }).notNull().default("pending"),
+    /** dropped: a SENT that would have reached CXone after the message's final report. */
+    state: text("state", { enum: ["pending", "done", "dead", "dropped"] }).notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
@@ -138,7 +150,11 @@ export const deadLetters = sqliteTable(
     createdAt: integer("created_at").notNull(),
     retriedAt: integer("retried_at"),
   },
-  (t) => [uniqueIndex("dead_letters_ref_uq").on(t.kind, t.ref), index("dead_letters_open_idx").on(t.state, t.createdAt)],
+  (t) => [
+    uniqueIndex("dead_letters_ref_uq").on(t.kind, t.ref),
+    index("dead_letters_open_idx").on(t.state, t.createdAt),
+    index("dead_letters_resolved_idx").on(t.retriedAt).where(sql`state = 'retried'`),
+  ],
 );
 
 export const optOuts = sqliteTable(
@@ -151,6 +167,24 @@ export const optOuts = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.business, t.phone] }), index("opt_outs_phone_idx").on(t.phone)],
+);
+
+/**
+ * The latest consent change applied per customer and business (SPEC §5): a keyword changes the
+ * suppression list only if it is newer than the change recorded here, so a START processed late
+ * (a repaired write, a replay) never undoes a later STOP. Operators' and Twilio's changes count
+ * from when they were made. Kept like the suppression list: never deleted by age.
+ */
+export const consentChanges = sqliteTable(
+  "consent_changes",
+  {
+    business: text("business").notNull(),
+    phone: text("phone").notNull(),
+    /** Order key: the customer's message time (ms) × 1024 + its place in the thread. */
+    at: integer("at").notNull(),
+    state: text("state", { enum: ["out", "in"] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.business, t.phone] })],
 );
 
 /** The first answer to each proactive idempotency key: a repeat gets it back and sends nothing. */
@@ -167,10 +201,12 @@ export const proactiveRequests = sqliteTable(
     sendAt: integer("send_at"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("proactive_requests_batch_idx").on(t.batchId).where(sql`batch_id IS NOT NULL`)],
+  (t) => [index("proactive_requests_batch_idx").on(t.batchId).where(sql`batch_id IS NOT NULL`), index("proactive_requests_created_idx").on(t.createdAt)],
 );
 
-export const proactiveBatches = sqliteTable("proactive_batches", {
+export const proactiveBatches = sqliteTable(
+  "proactive_batches",
+  {
   id: text("id").primaryKey(),
   campaignId: text("campaign_id").notNull(),
   total: integer("total").notNull(),
@@ -181,4 +217,12 @@ export const proactiveBatches = sqliteTable("proactive_batches", {
   launched: integer("launched").notNull().default(0),
   launchFailed: integer("launch_failed").notNull().default(0),
   launchRefused: integer("launch_refused").notNull().default(0),
-});
+  /** Every recipient launched, refused or failed: nothing left for its object to do. */
+  finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    // The Cron wakes unfinished batches (their object may have stopped); retention drops finished ones.
+    index("proactive_batches_unfinished_idx").on(t.createdAt).where(sql`finished_at IS NULL`),
+    index("proactive_batches_finished_idx").on(t.finishedAt).where(sql`finished_at IS NOT NULL`),
+  ],
+);

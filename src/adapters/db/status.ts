@@ -8,7 +8,9 @@ export async function outboundBySid(db: Db, sid: string) {
 }
 
 export async function recordStatusEvent(db: Db, e: { sid: string; status: string; errorCode?: string; at: number; matched: boolean }): Promise<void> {
-  await db.insert(statusEvents).values({ messageSid: e.sid, status: e.status, errorCode: e.errorCode ?? null, receivedAt: e.at, matched: e.matched });
+  await db
+    .insert(statusEvents)
+    .values({ messageSid: e.sid, status: e.status, errorCode: e.errorCode ?? null, receivedAt: e.at, matched: e.matched, nextCheckAt: e.matched ? null : e.at });
 }
 
 /** Moves a message to `next` only from one of `from`: one atomic statement, so racing callbacks cannot undo each other. */
@@ -41,13 +43,39 @@ export async function markRequeued(db: Db, cxoneMessageId: string, sid: string, 
  */
 const unmatched = sql`${statusEvents.matched} = 0`;
 
-export async function orphanEvents(db: Db, opts: { sid?: string; limit?: number; olderThan?: number } = {}) {
+/** The orphan callbacks of one SID, in arrival order (its send has just been recorded). */
+export async function orphansOf(db: Db, sid: string) {
   return db
     .select()
     .from(statusEvents)
-    .where(and(unmatched, opts.sid ? eq(statusEvents.messageSid, opts.sid) : undefined, opts.olderThan ? lte(statusEvents.receivedAt, opts.olderThan) : undefined))
-    .orderBy(asc(statusEvents.receivedAt), asc(statusEvents.id))
-    .limit(opts.limit ?? 100);
+    .where(and(unmatched, eq(statusEvents.messageSid, sid)))
+    .orderBy(asc(statusEvents.receivedAt), asc(statusEvents.id));
+}
+
+/** An orphan's tries back off up to this far apart while its send stays unknown. */
+const ORPHAN_BASE_MS = 30_000;
+const ORPHAN_CAP_MS = 3600_000;
+
+/**
+ * Takes the orphans whose next try has come, moving each one's next try forward with backoff
+ * first (SPEC §10), so orphans that never match cannot hold the sweep's batch.
+ */
+export async function claimOrphans(db: Db, now: number, limit = 100) {
+  const due = db
+    .select({ id: statusEvents.id })
+    .from(statusEvents)
+    .where(and(unmatched, lte(statusEvents.nextCheckAt, now)))
+    .orderBy(asc(statusEvents.nextCheckAt))
+    .limit(limit);
+  const rows = await db
+    .update(statusEvents)
+    .set({
+      nextCheckAt: sql`${now} + min(${ORPHAN_CAP_MS}, ${ORPHAN_BASE_MS} * (1 << min(${statusEvents.checkAttempts}, 20)))`,
+      checkAttempts: sql`${statusEvents.checkAttempts} + 1`,
+    })
+    .where(inArray(statusEvents.id, due))
+    .returning();
+  return rows.sort((a, b) => a.receivedAt - b.receivedAt || a.id - b.id);
 }
 
 export async function markMatched(db: Db, ids: number[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Ready } from "../../config";
 import type { OutboundItem } from "../../adapters/cxone/schemas";
+import { isMessagingService } from "../compliance/e164";
 import { countSegments, type Encoding } from "../compliance/segments";
 
 /** A send waiting in a sender's queue: everything needed to hand it to Twilio, nothing more. */
@@ -31,18 +32,30 @@ export interface Sender {
   messagingServiceSid?: string;
 }
 
-const MG = /^MG[0-9a-fA-F]{32}$/;
-
 /**
  * SPEC §4: the message's own `from`, else the business number the customer texted, else
  * TWILIO_FROM_NUMBER; with TWILIO_MESSAGING_SERVICE_SID the service sends instead (unless the
- * message names a service itself). Undefined when there is no sender at all.
+ * message names a service itself). A conversation whose business side is a Messaging Service (a
+ * proactive alert before the service picked its number) sends through that service. Undefined
+ * when there is no sender at all.
  */
 export function resolveSender(config: Ready, from: string | null | undefined, businessNumber: string | null | undefined): Sender | undefined {
-  if (from && MG.test(from)) return { key: from, messagingServiceSid: from };
+  if (from && isMessagingService(from)) return { key: from, messagingServiceSid: from };
   if (config.TWILIO_MESSAGING_SERVICE_SID) return { key: config.TWILIO_MESSAGING_SERVICE_SID, messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID };
-  const number = from ?? businessNumber ?? config.TWILIO_FROM_NUMBER;
-  return number ? { key: number, from: number } : undefined;
+  const pick = from ?? businessNumber ?? config.TWILIO_FROM_NUMBER;
+  if (!pick) return undefined;
+  return isMessagingService(pick) ? { key: pick, messagingServiceSid: pick } : { key: pick, from: pick };
+}
+
+/**
+ * CXone's createdTime as an instant (SPEC §10): offsets and fractional seconds normalised, so
+ * `10:00:00+01:00` comes before `09:30:00Z` and `…:00Z` before `…:00.100Z`. Digits finer than a
+ * millisecond are dropped (ties then keep arrival order).
+ */
+export function createdInstant(createdTime: string | undefined): number | undefined {
+  if (!createdTime) return undefined;
+  const ms = Date.parse(createdTime.replace(/(\.\d{3})\d+/, "$1"));
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business" | "proactive"> = {}): OutboundJob {
