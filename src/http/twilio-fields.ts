@@ -1,9 +1,64 @@
 import { z } from "zod";
-import { isE164 } from "../domain/compliance/e164";
+import { E164_RULE, isBusinessNumber, isE164 } from "../domain/compliance/e164";
+import { log } from "../log";
+import { parseOr400 } from "./validate";
 
-// A repeated name arrives as an array: say so, rather than "expected string".
-const text = () => z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must appear once") });
-export const e164 = text().refine(isE164, "must be an E.164 number (+ and 8–15 digits)");
-export const sid = (prefix: string) => text().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a Twilio SID (${prefix}…)`);
-export const single = text();
+/** A Twilio webhook's fields: name → value, or every value when the name was repeated. */
+export type Fields = Record<string, string | string[]>;
 
+/**
+ * Twilio posts empty strings for fields it has no value for (`MessagingServiceSid=`, `FromZip=`):
+ * empty means absent (SPEC §3). A repeated name keeps its non-empty values.
+ */
+export function presentFields(fields: Fields): Fields {
+  const out: Fields = Object.create(null);
+  for (const [name, value] of Object.entries(fields)) {
+    const values = (Array.isArray(value) ? value : [value]).filter((v) => v !== "");
+    if (values.length > 0) out[name] = values.length === 1 ? values[0]! : values;
+  }
+  return out;
+}
+
+// A repeated identity field is ambiguous: say so, rather than "expected string".
+const once = () => z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must appear once") });
+export const sid = (prefix: string) => once().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a Twilio SID (${prefix}…)`);
+
+/** The only fields whose absence or malformation refuses an inbound text (SPEC §3). */
+const InboundIdentity = z.object({
+  MessageSid: sid("(SM|MM)"),
+  From: once().refine(isE164, E164_RULE),
+  To: once().refine(isBusinessNumber, "must be an E.164 number or a short code"),
+});
+
+export function inboundIdentity(fields: Fields) {
+  return parseOr400(InboundIdentity, fields);
+}
+
+/**
+ * Reads the optional fields of a signed webhook without ever refusing it: a value that does not
+ * fit is left out, and the names (never the values) of what was left out are logged once, loudly,
+ * so an integrator sees a surprise from Twilio without a lost message.
+ */
+export class OptionalFields {
+  private readonly ignored: string[] = [];
+
+  constructor(private readonly fields: Fields) {}
+
+  get<T>(name: string, schema: z.ZodType<T>): T | undefined {
+    const raw = this.fields[name];
+    if (raw === undefined) return undefined;
+    if (Array.isArray(raw)) this.ignored.push(`${name}: repeated, the first value taken`);
+    const parsed = schema.safeParse(Array.isArray(raw) ? raw[0] : raw);
+    if (parsed.success) return parsed.data;
+    this.ignored.push(`${name}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    return undefined;
+  }
+
+  note(problem: string): void {
+    this.ignored.push(problem);
+  }
+
+  report(event: string, messageSid: string): void {
+    if (this.ignored.length > 0) log("warn", event, { messageSid, reason: this.ignored.join("; ") });
+  }
+}

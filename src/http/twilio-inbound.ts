@@ -1,55 +1,57 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { threadName, type InboundMessage } from "../domain/inbound";
+import { isMessagingService } from "../domain/compliance/e164";
 import { detectKeyword, keywordFromOptOutType } from "../domain/compliance/keywords";
 import { countSegments } from "../domain/compliance/segments";
 import { log } from "../log";
 import type { AppEnv } from "./app";
-import { e164, sid, single } from "./twilio-fields";
-import { parseOr400 } from "./validate";
+import { inboundIdentity, OptionalFields, presentFields, type Fields } from "./twilio-fields";
 import { emptyTwiml, twilioBodyLimit, verifyTwilioWebhook } from "./twilio-webhook";
 
-/** Twilio's "a message comes in" fields that the bridge uses; others are ignored. */
-const InboundForm = z.object({
-  MessageSid: sid("(SM|MM)"),
-  From: e164,
-  To: e164,
-  Body: single.max(1600).default(""),
-  NumMedia: z.coerce.number().int().min(0).max(10).default(0),
-  NumSegments: z.coerce.number().int().min(1).max(50).optional(),
-  MessagingServiceSid: sid("MG").optional(),
-  OptOutType: single.max(20).optional(),
-});
-
+/** Twilio sends at most 10 media items per message. */
+const MAX_MEDIA = 10;
 const mediaUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
-/** MediaUrl0…/MediaContentType0… for as many items as NumMedia says. */
-function mediaOf(fields: Record<string, string | string[]>, count: number) {
-  const shape: Record<string, z.ZodType> = {};
-  for (let i = 0; i < count; i++) {
-    shape[`MediaUrl${i}`] = mediaUrl;
-    shape[`MediaContentType${i}`] = single.max(200).default("application/octet-stream");
+/**
+ * MediaUrl0…9 with their content types. NumMedia is a hint: every well-formed URL that is there is
+ * taken, and a count that disagrees is noted, never a reason to refuse the text.
+ */
+function mediaOf(fields: Fields, optional: OptionalFields) {
+  const media: { url: string; contentType: string }[] = [];
+  for (let i = 0; i < MAX_MEDIA; i++) {
+    const url = optional.get(`MediaUrl${i}`, mediaUrl);
+    if (url === undefined) continue;
+    const contentType = optional.get(`MediaContentType${i}`, z.string().max(200, "longer than 200 characters")) ?? "application/octet-stream";
+    media.push({ url, contentType });
   }
-  const parsed = parseOr400(z.object(shape), fields) as Record<string, string>;
-  return Array.from({ length: count }, (_, i) => ({ url: parsed[`MediaUrl${i}`]!, contentType: parsed[`MediaContentType${i}`]! }));
+  const declared = optional.get("NumMedia", z.coerce.number().int().min(0).max(MAX_MEDIA));
+  if (declared !== undefined && declared !== media.length) optional.note(`NumMedia: says ${declared}, ${media.length} usable media URL(s) found`);
+  return media;
 }
 
 export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBodyLimit, async (c) => {
   const started = Date.now();
-  const { fields } = await verifyTwilioWebhook(c, "inbound");
-  const form = parseOr400(InboundForm, fields);
+  const { fields: raw } = await verifyTwilioWebhook(c, "inbound");
+  const fields = presentFields(raw);
+  const id = inboundIdentity(fields);
+  // From here on nothing refuses the text (SPEC §3): Twilio does not retry a 4xx.
+  const optional = new OptionalFields(fields);
+  const body = optional.get("Body", z.string()) ?? "";
+  const service = optional.get("MessagingServiceSid", z.string().refine(isMessagingService, "must be a Messaging Service SID (MG…)"));
   const msg: InboundMessage = {
-    sid: form.MessageSid,
-    from: form.From,
-    to: form.To,
-    body: form.Body,
-    media: mediaOf(fields, form.NumMedia),
-    segments: form.NumSegments ?? countSegments(form.Body).segments,
+    sid: id.MessageSid,
+    from: id.From,
+    to: id.To,
+    body,
+    media: mediaOf(fields, optional),
+    segments: optional.get("NumSegments", z.coerce.number().int().min(1)) ?? countSegments(body).segments,
     receivedAt: new Date(started).toISOString(),
-    ...(form.MessagingServiceSid ? { messagingServiceSid: form.MessagingServiceSid } : {}),
+    ...(service ? { messagingServiceSid: service } : {}),
   };
-  const keyword = keywordFromOptOutType(form.OptOutType) ?? detectKeyword(form.Body);
+  const keyword = keywordFromOptOutType(optional.get("OptOutType", z.string().max(40))) ?? detectKeyword(body);
   if (keyword === "stop" || keyword === "start") msg.optOut = keyword;
+  optional.report("inbound.fields_ignored", msg.sid);
   const { duplicate } = await c.env.CONVERSATION.getByName(threadName(msg.from, msg.to)).accept(msg);
   log("info", duplicate ? "inbound.duplicate" : "inbound.accepted", {
     messageSid: msg.sid,
