@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 
 /**
@@ -10,12 +10,17 @@ import { z } from "zod";
  *  - unauthorized: 401, nothing done (a revoked token);
  *  - timeout: wait `delayMs` then answer 504, nothing done (the client should have given up);
  *  - lost: do the work (commit), then answer 500 — the answer is lost after commit;
- *  - lost_timeout: do the work, then wait `delayMs` before answering.
+ *  - lost_timeout: do the work, then wait `delayMs` before answering;
+ *  - slow_commit: wait `delayMs`, then do the work and answer normally — a request that commits
+ *    after a client with a shorter timeout gave up on it, so the client never saw the answer.
+ *
+ * `onAnswerLost` (optional) is told about each request whose work was done but whose answer the
+ * client will not see (lost, lost_timeout), so an emulator can mark what that request recorded.
  */
 export const FaultRule = z.object({
   method: z.string().optional(),
   path: z.string().describe("regular expression matched against the path"),
-  kind: z.enum(["status", "rate_limit", "unauthorized", "timeout", "lost", "lost_timeout"]),
+  kind: z.enum(["status", "rate_limit", "unauthorized", "timeout", "lost", "lost_timeout", "slow_commit"]),
   status: z.number().int().min(400).max(599).optional(),
   body: z.record(z.string(), z.unknown()).optional(),
   retryAfterSec: z.number().min(0).optional(),
@@ -73,7 +78,7 @@ export class Faults {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Hono middleware applying the faults to every request except the emulator's own /_emu routes. */
-export function faultMiddleware(faults: Faults): MiddlewareHandler {
+export function faultMiddleware(faults: Faults, onAnswerLost?: (c: Context) => void): MiddlewareHandler {
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/_emu")) return next();
@@ -91,11 +96,17 @@ export function faultMiddleware(faults: Faults): MiddlewareHandler {
         return c.json({ error: "timeout" }, 504);
       case "lost":
         await next();
+        onAnswerLost?.(c);
         c.res = c.json({ error: "injected", message: "answer lost after commit" }, 500);
         return;
       case "lost_timeout":
         await next();
+        onAnswerLost?.(c);
         await sleep(rule.delayMs ?? 30_000);
+        return;
+      case "slow_commit":
+        await sleep(rule.delayMs ?? 30_000);
+        await next();
         return;
     }
   };

@@ -7,6 +7,7 @@ import { serve } from "@hono/node-server";
 import { existsSync, readFileSync } from "node:fs";
 import { createCxoneEmulator } from "./cxone/app";
 import { FaultRule } from "./faults";
+import { seededRandom } from "./random.mjs";
 import { createTwilioEmulator } from "./twilio/app";
 import { webhookClient } from "./webhook-client";
 
@@ -26,6 +27,9 @@ const bridgeUrl = setting("BRIDGE_URL", "http://localhost:8787");
 const twilioPort = Number(setting("EMU_TWILIO_PORT", "8788"));
 const cxonePort = Number(setting("EMU_CXONE_PORT", "8789"));
 const stepMs = Number(setting("EMU_STATUS_STEP_MS", "300"));
+// EMU_SEED: the faults are drawn from the soak's seed (a stream per emulator), not Math.random.
+const seed = vars.EMU_SEED ? Number(vars.EMU_SEED) : undefined;
+const random = (stream: string) => (seed === undefined ? undefined : seededRandom(seed, stream));
 
 export const twilio = createTwilioEmulator({
   accountSid: setting("TWILIO_ACCOUNT_SID"),
@@ -34,6 +38,7 @@ export const twilio = createTwilioEmulator({
   publicBaseUrl: setting("PUBLIC_BASE_URL", bridgeUrl),
   autoStatus: stepMs > 0 ? { stepMs } : false,
   callbackFaults: vars.EMU_CALLBACK_FAULTS ? JSON.parse(vars.EMU_CALLBACK_FAULTS) : undefined,
+  random: random("twilio"),
   fetch: webhookClient(),
 });
 
@@ -44,6 +49,7 @@ export const cxone = createCxoneEmulator({
   webhookSecret: setting("CXONE_WEBHOOK_SECRET"),
   pushAuth: vars.EMU_PUSH_AUTH === "hmac" ? "hmac" : "bearer",
   tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
+  random: random("cxone"),
   fetch: webhookClient(),
 });
 

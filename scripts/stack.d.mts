@@ -12,6 +12,8 @@ export interface StackOptions {
   emulators?: boolean;
   /** false: wrangler's dev server without the DevTools inspector (scripts/dev-worker.mjs), for heavy load. */
   inspector?: boolean;
+  /** SQL run on the local D1 after the migrations, before the Worker starts (e.g. a trigger that injects failures). */
+  d1Setup?: string[];
 }
 export interface Stack {
   port: number;
@@ -29,3 +31,7 @@ export function killGroup(child: import("node:child_process").ChildProcess): Pro
 export function waitFor(url: string, timeoutMs?: number): Promise<void>;
 export function ensureDevVars(): void;
 export function migrate(persistTo?: string): void;
+/** One SQL statement on the local D1; with `json`, wrangler's JSON answer (one entry per statement, each with `results`). */
+export function d1Execute(persistTo: string | undefined, sql: string, opts?: { json?: boolean }): unknown;
+/** Stops every stack this process started and has not stopped yet (a test that timed out, say). */
+export function stopAllStacks(): Promise<void>;

@@ -22,6 +22,29 @@ export function migrate(persistTo) {
   if (result.status !== 0) throw new Error(`migrations failed:\n${result.stdout}\n${result.stderr}`);
 }
 
+/** Runs one SQL statement on the local D1 (with `json`, returns wrangler's JSON answer). */
+export function d1Execute(persistTo, sql, { json = false } = {}) {
+  const args = ["wrangler", "d1", "execute", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : []), "--command", sql, ...(json ? ["--json"] : [])];
+  const result = spawnSync("npx", args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`d1 execute failed (${sql.slice(0, 80)}):\n${result.stdout}\n${result.stderr}`);
+  return json ? JSON.parse(result.stdout) : undefined;
+}
+
+/**
+ * Every stack started and not yet stopped, so that a caller that gives up (a timed-out test) can
+ * still take them down, and nothing outlives this process: the children run in process groups
+ * of their own (detached), which would otherwise survive it.
+ */
+const live = new Set();
+
+export async function stopAllStacks() {
+  await Promise.all([...live].map((s) => s.stop()));
+}
+
+process.on("exit", () => {
+  for (const s of live) for (const child of s.children) if (child.exitCode === null && child.signalCode === null) killGroupNow(child, "SIGKILL");
+});
+
 export async function waitFor(url, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -39,7 +62,7 @@ export async function waitFor(url, timeoutMs = 60_000) {
 /**
  * @param {{ port?: number, twilioPort?: number, cxonePort?: number, persistTo?: string, vars?: Record<string,string>,
  *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean,
- *           inspector?: boolean }} opts
+ *           inspector?: boolean, d1Setup?: string[] }} opts
  */
 export async function startStack(opts = {}) {
   const port = opts.port ?? 8787;
@@ -51,13 +74,26 @@ export async function startStack(opts = {}) {
   if (quiet) mkdirSync(logDir, { recursive: true });
   const io = (name) => (quiet ? ["ignore", openSync(join(logDir, `${name}.log`), "a"), openSync(join(logDir, `${name}.log`), "a")] : ["ignore", "inherit", "inherit"]);
   const children = [];
+  let ticker;
+  const handle = {
+    children,
+    stopped: false,
+    async stop() {
+      handle.stopped = true;
+      if (ticker) clearInterval(ticker);
+      await Promise.all(children.map((c) => killGroup(c)));
+      live.delete(handle);
+    },
+  };
   // A part that does not come up takes the others down with it, and the error carries the end of
   // its log (a quiet run's logs may be deleted by the caller right after).
   const ready = async (name, probe) => {
     try {
       await probe;
+      // Stopped from outside (stopAllStacks) while it was coming up: start nothing more.
+      if (handle.stopped) throw new Error("the stack was stopped while it started");
     } catch (err) {
-      await Promise.all(children.map((c) => killGroup(c)));
+      await handle.stop();
       const log = join(logDir, `${name}.log`);
       const tail = quiet && existsSync(log) ? `\n--- end of ${name}.log ---\n${readFileSync(log, "utf8").split("\n").slice(-30).join("\n")}` : "";
       throw new Error(`${err.message}${tail}`);
@@ -74,6 +110,9 @@ export async function startStack(opts = {}) {
   // A stack left over from an earlier run would answer in place of this one, with its own state.
   for (const p of [port, ...(opts.emulators === false ? [] : [twilioPort, cxonePort])]) await assertPortFree(p);
   migrate(opts.persistTo);
+  // Before the Worker starts, e.g. a trigger that makes chosen D1 writes fail (the soak's D1 fault).
+  for (const sql of opts.d1Setup ?? []) d1Execute(opts.persistTo, sql);
+  live.add(handle);
 
   if (opts.emulators !== false) {
     const emulators = spawn("npx", ["tsx", "emulators/server.ts"], {
@@ -90,7 +129,7 @@ export async function startStack(opts = {}) {
   await ready("bridge", waitFor(`http://localhost:${port}/healthz`, 90_000));
 
   const tickSeconds = opts.tickSeconds ?? 10;
-  const ticker = tickSeconds > 0 ? setInterval(() => tick(port).catch(() => undefined), tickSeconds * 1000) : undefined;
+  ticker = tickSeconds > 0 ? setInterval(() => tick(port).catch(() => undefined), tickSeconds * 1000) : undefined;
 
   return {
     port,
@@ -102,16 +141,14 @@ export async function startStack(opts = {}) {
     /** Kills wrangler dev and starts it again on the same local state (restart tests, the soak). */
     async restartBridge() {
       await bridge.stop();
+      if (handle.stopped) throw new Error("the stack was stopped");
       const next = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
       bridge.child = next.child;
       bridge.stop = next.stop;
       children.push(next.child);
       await waitFor(`http://localhost:${port}/healthz`, 90_000);
     },
-    async stop() {
-      if (ticker) clearInterval(ticker);
-      await Promise.all(children.map((c) => killGroup(c)));
-    },
+    stop: () => handle.stop(),
   };
 }
 
@@ -146,18 +183,16 @@ export function killGroup(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", () => resolve());
-    try {
-      // wrangler spawns workerd; kill the whole group so nothing keeps the port.
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      child.kill("SIGTERM");
-    }
-    setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    }, 5_000).unref();
+    // wrangler spawns workerd; kill the whole group so nothing keeps the port.
+    killGroupNow(child, "SIGTERM");
+    setTimeout(() => killGroupNow(child, "SIGKILL"), 5_000).unref();
   });
+}
+
+function killGroupNow(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
 }

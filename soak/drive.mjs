@@ -3,18 +3,36 @@
  * customers' texts (and retrying with the same MessageSid until the bridge answers 200), CXone
  * agents replying (pushed, or left in the feed for the poller), a business system sending
  * proactive alerts (retrying with the same idempotency key), customers answering them.
+ * What the bridge refuses (a 4xx) is not retried, as Twilio would not: it is recorded, said out
+ * loud, and left to the verdict as lost.
  */
-import { json, sleep } from "../bench/lib.mjs";
-import { PROACTIVE_SENDER } from "./plan.mjs";
+import { json } from "../bench/lib.mjs";
 
 const RETRY_FOR_MS = 300_000;
 
+/** setTimeout as a promise that rejects as soon as `signal` aborts. */
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /** Runs `task` over `items` with at most `limit` at once; `onProgress(done)` after each. */
-export async function pool(items, limit, task, onProgress = () => {}) {
+export async function pool(items, limit, task, onProgress = () => {}, signal) {
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < items.length) {
+      signal?.throwIfAborted();
       const item = items[next++];
       await task(item);
       onProgress(++done);
@@ -24,84 +42,186 @@ export async function pool(items, limit, task, onProgress = () => {}) {
 }
 
 /** Tries until `attempt` returns true (a bridge restarting, an injected fault); throws after RETRY_FOR_MS. */
-async function persist(what, attempt) {
+async function persist(what, attempt, signal) {
   const deadline = Date.now() + RETRY_FOR_MS;
   for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
-    // A refusal (4xx) will not change on retry: a bug in the plan or the bridge, stop here.
-    if (await attempt().catch((err) => { if (err.refused) throw err; return false; })) return;
+    if (await attempt().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`gave up on ${what}`);
-    await sleep(wait);
+    await sleep(wait, signal);
   }
 }
 
-export function driver(stack, tokens) {
+const reasonOf = (status, text) => {
+  try {
+    const body = JSON.parse(text);
+    return `${status} ${body.error ?? ""}: ${body.message ?? text}`.slice(0, 200);
+  } catch {
+    return `${status} ${text.slice(0, 200)}`;
+  }
+};
+
+export function driver(stack, tokens, { signal, say = () => {} } = {}) {
   const { bridgeUrl, twilioUrl, cxoneUrl } = stack;
-  const post = (url, body, headers = {}) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const post = (url, body, headers = {}) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
+  const admin = { headers: { authorization: `Bearer ${tokens.ADMIN_TOKEN}` }, signal };
+  /** MessageSid → why the bridge refused its webhook; idempotency key → why it refused the alert. */
+  const refusedTexts = new Map();
+  const refusedAlerts = new Map();
 
   return {
-    /** Twilio's webhook, signed by the emulator; the same MessageSid until the bridge says 200. */
-    async text(from, to, body, sid) {
+    refusedTexts,
+    refusedAlerts,
+
+    /** Twilio's webhook, signed by the emulator; the same MessageSid until the bridge says 200. False if refused. */
+    async text(from, to, body, sid, extra = {}) {
       await persist(`the webhook for ${sid}`, async () => {
-        const res = await post(`${twilioUrl}/_emu/inbound`, { from, to, body, sid });
-        const status = res.ok ? (await res.json()).status : 0;
-        if (status >= 400 && status < 500) throw Object.assign(new Error(`the bridge refused the webhook for ${sid}: ${status}`), { refused: true });
-        return status === 200;
-      });
+        const res = await post(`${twilioUrl}/_emu/inbound`, { from, to, body, sid, ...extra });
+        if (!res.ok) return false;
+        const answer = await res.json();
+        if (answer.status >= 400 && answer.status < 500) {
+          refusedTexts.set(sid, reasonOf(answer.status, answer.body));
+          if (refusedTexts.size <= 3) say(`  the bridge REFUSED the webhook for ${sid} (Twilio does not retry a 4xx: a lost text): ${refusedTexts.get(sid)}`);
+          return true;
+        }
+        return answer.status === 200;
+      }, signal);
+      return !refusedTexts.has(sid);
     },
 
-    /** An agent's reply with a known id: in CXone's feed at once, pushed too if asked. */
-    async reply(conversationId, id, body, push) {
+    /** An agent's reply with a known id: in CXone's feed at once, pushed too if asked. True if the bridge took the push. */
+    async reply(conversationId, id, body, push, createdTime) {
       // A failed push is not retried: the reply is in the feed, and the poller must find it.
-      await post(`${cxoneUrl}/_emu/agent-reply`, { conversationId, id, body, push }).then((r) => r.text(), () => undefined);
+      const res = await post(`${cxoneUrl}/_emu/agent-reply`, { conversationId, id, body, push, ...(createdTime ? { createdTime } : {}) }).catch(() => undefined);
+      const answer = res?.ok ? await res.json() : undefined;
+      return answer?.pushed === 200;
     },
 
-    async proactive(body) {
+    /** A proactive request (one alert or a batch); `keys` are the alerts it carries, for the refusals. */
+    async proactive(body, keys) {
       let answer;
       await persist(`the proactive request ${body.idempotencyKey ?? body.campaignId}`, async () => {
         const res = await post(`${bridgeUrl}/v1/proactive`, body, { authorization: `Bearer ${tokens.API_TOKEN}` });
         if (res.status >= 500) return false;
         answer = await res.json();
-        if (!res.ok) throw Object.assign(new Error(`proactive refused: ${res.status} ${JSON.stringify(answer)}`), { refused: true });
+        if (!res.ok) for (const key of keys) refusedAlerts.set(key, reasonOf(res.status, JSON.stringify(answer)));
         return true;
-      });
+      }, signal);
+      if (answer?.status === "refused") refusedAlerts.set(body.idempotencyKey, answer.reason);
+      const byTo = new Map((body.messages ?? []).map((m) => [m.to, m.idempotencyKey]));
+      for (const r of answer?.refused ?? []) refusedAlerts.set(byTo.get(r.to), r.reason);
       return answer;
     },
 
+    /** Whether the bridge has recorded a message (by CXone id or MessageSid). */
+    async known(id) {
+      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
+      await res?.arrayBuffer();
+      return res?.ok ?? false;
+    },
+    batch: (id) => json(`${bridgeUrl}/v1/proactive/batches/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${tokens.API_TOKEN}` }, signal }),
+    optOuts: (phone) => json(`${bridgeUrl}/admin/opt-outs/${encodeURIComponent(phone)}`, admin),
+    deadLetters: () => json(`${bridgeUrl}/admin/dead-letters?limit=500`, admin),
     setOutcome: (phone, outcome) => post(`${twilioUrl}/_emu/outcome/${encodeURIComponent(phone)}`, outcome).then((r) => r.text()),
-    conversations: () => json(`${cxoneUrl}/_emu/conversations`),
-    reports: () => json(`${cxoneUrl}/_emu/reports`),
-    cxoneStats: () => json(`${cxoneUrl}/_emu/stats`),
-    sent: () => json(`${twilioUrl}/_emu/messages`),
-    deadLetters: () => json(`${bridgeUrl}/admin/dead-letters?limit=500`, { headers: { authorization: `Bearer ${tokens.ADMIN_TOKEN}` } }),
+    conversations: () => json(`${cxoneUrl}/_emu/conversations`, { signal }),
+    reports: () => json(`${cxoneUrl}/_emu/reports`, { signal }),
+    feed: () => json(`${cxoneUrl}/_emu/feed`, { signal }),
+    relist: (item) => post(`${cxoneUrl}/_emu/agent-reply`, item).then((r) => r.text()),
+    cxoneStats: () => json(`${cxoneUrl}/_emu/stats`, { signal }),
+    twilioStats: () => json(`${twilioUrl}/_emu/stats`, { signal }),
+    sent: () => json(`${twilioUrl}/_emu/messages`, { signal }),
   };
 }
 
-/** Every thread's conversation id once CXone has its first text; waits for the stragglers. */
-export async function conversationsOf(d, threads, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Every thread's conversation id once CXone has its first text. Waits until `deadline` for the
+ * threads that had a text accepted; a thread whose texts were all refused never gets one.
+ */
+export async function conversationsOf(d, threads, deadline, signal) {
   for (;;) {
-    const byCustomer = new Map();
-    for (const c of await d.conversations()) if (!c.proactive) byCustomer.set(`${c.customer} ${c.properties?.business_number}`, c.id);
-    const missing = threads.filter((t) => !byCustomer.has(`${t.customer} ${t.business}`));
-    if (missing.length === 0) return byCustomer;
-    if (Date.now() > deadline) throw new Error(`${missing.length} threads never reached CXone`);
-    await sleep(1_000);
+    const byThread = new Map();
+    for (const c of await d.conversations()) if (!c.proactive) byThread.set(`${c.customer} ${c.properties?.business_number}`, c.id);
+    const missing = threads.filter((t) => !byThread.has(`${t.customer} ${t.business}`) && t.texts.some((x) => !d.refusedTexts.has(x.sid)));
+    if (missing.length === 0 || Date.now() > deadline) return byThread;
+    await sleep(1_000, signal);
   }
 }
 
-/** Customers answer their alert once the SMS has reached them. */
-export async function answerAlerts(d, answers, timeoutMs) {
-  const waiting = new Set(answers);
-  const deadline = Date.now() + timeoutMs;
-  while (waiting.size > 0) {
-    const sent = new Set((await d.sent()).map((m) => m.body));
-    const ready = [...waiting].filter((a) => sent.has(a.text));
-    await pool(ready, 8, async (a) => {
-      await d.text(a.to, PROACTIVE_SENDER, a.body, a.sid);
-      waiting.delete(a);
-    });
-    if (waiting.size === 0) break;
-    if (Date.now() > deadline) throw new Error(`${waiting.size} alerts never reached their recipients`);
-    await sleep(1_000);
+/**
+ * Agents reply, each conversation's replies one after another. A reply after one the bridge must
+ * poll for waits until the bridge has it: it cannot order what it has not seen, and CXone's next
+ * reply (pushed at once) would otherwise be sent first through no fault of the bridge's.
+ * Returns the replies that could not be made (their thread never reached CXone).
+ */
+export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs = 30_000 }) {
+  const skipped = [];
+  let done = 0;
+  await pool(threads, 16, async (t) => {
+    const conversationId = convIds.get(`${t.customer} ${t.business}`);
+    if (!conversationId) {
+      skipped.push(...t.replies);
+      return;
+    }
+    let unseen;
+    for (let i = 0; i < t.replies.length; i++) {
+      const r = t.replies[i];
+      if (unseen) {
+        const until = Date.now() + waitMs;
+        while (!(await d.known(unseen)) && Date.now() < until) await sleep(500, signal);
+      }
+      if (r.reverse === "earlier") {
+        // The pair: the later-created reply pushed first, the earlier one 40 ms after it.
+        const later = t.replies[++i];
+        const now = Date.now();
+        const pushed = d.reply(conversationId, later.id, later.body, true, new Date(now).toISOString());
+        await sleep(40, signal);
+        const [laterOk, earlierOk] = await Promise.all([pushed, d.reply(conversationId, r.id, r.body, true, new Date(now - 1_000).toISOString())]);
+        unseen = !laterOk ? later.id : !earlierOk ? r.id : undefined;
+        onReply((done += 2));
+      } else {
+        unseen = (await d.reply(conversationId, r.id, r.body, r.push)) ? undefined : r.id;
+        onReply(++done);
+      }
+    }
+  }, () => {}, signal);
+  return skipped;
+}
+
+/**
+ * Once a reply has its final report, CXone's feed lists the same id again with a recipient the
+ * bridge cannot send to (the poller meets it as an invalid item). Returns how many were listed.
+ */
+export async function relistInvalid(d, replies, deadline, signal) {
+  const waiting = new Set(replies);
+  while (waiting.size > 0 && Date.now() <= deadline) {
+    const [reports, feed] = await Promise.all([d.reports(), d.feed()]);
+    for (const r of [...waiting]) {
+      const final = (reports[r.id] ?? []).some((x) => ["DELIVERED", "UNDELIVERABLE", "FAILED"].includes(x.body.status));
+      const item = feed.find((f) => f.id === r.id);
+      if (!final || !item) continue;
+      await d.relist({ conversationId: item.conversationId, id: r.id, body: r.body, to: "not a phone number", createdTime: item.createdTime, push: false });
+      waiting.delete(r);
+    }
+    if (waiting.size > 0) await sleep(1_000, signal);
   }
+  return replies.length - waiting.size;
+}
+
+/**
+ * Customers answer their alert once its SMS has reached them: to the number it came from, with
+ * the Messaging Service it was sent through. Returns the answers never sent (their alert never
+ * arrived by `deadline`, or was refused).
+ */
+export async function answerAlerts(d, answers, deadline, signal) {
+  const waiting = new Set(answers.filter((a) => !d.refusedAlerts.has(a.key)));
+  while (waiting.size > 0 && Date.now() <= deadline) {
+    const sms = new Map((await d.sent()).map((m) => [m.body, m]));
+    const ready = [...waiting].filter((a) => sms.has(a.text));
+    await pool(ready, 8, async (a) => {
+      const alert = sms.get(a.text);
+      await d.text(a.to, alert.from, a.body, a.sid, alert.messaging_service_sid ? { messagingServiceSid: alert.messaging_service_sid } : {});
+      waiting.delete(a);
+    }, () => {}, signal);
+    if (waiting.size > 0) await sleep(1_000, signal);
+  }
+  return answers.filter((a) => waiting.has(a) || d.refusedAlerts.has(a.key));
 }

@@ -8,6 +8,7 @@ export interface SoakRow {
 export interface SoakResult {
   ok: boolean;
   rows: SoakRow[];
+  seed: number;
   restarts: number;
   seconds: number;
   [key: string]: unknown;
@@ -16,13 +17,19 @@ export function runSoak(opts?: {
   messages?: number;
   conversations?: number;
   restarts?: number;
+  /** One seed for the plan and every injected fault (default 1). */
   seed?: number;
   basePort?: number;
+  /** How long the workload may take to drain after it was handed over (default 600). */
   timeoutS?: number;
+  /** How long nothing may change at the emulators before the verdict (default 45). */
+  quietS?: number;
   faults?: boolean;
   keepState?: boolean;
   /** The bridge's LOG_LEVEL (default info). */
   logLevel?: string;
+  /** Aborting stops the run at its next step (the stack is stopped on the way out). */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }): Promise<SoakResult>;
 export function report(result: SoakResult): string;

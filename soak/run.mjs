@@ -1,146 +1,233 @@
 /**
  * A soak run: the bridge under `wrangler dev` (real HTTP, local D1 and Durable Objects) against
  * the emulators with faults switched on, a workload in both directions with proactive alerts,
- * the Worker killed and restarted on the same state mid-run, then the verdict of verify.mjs.
+ * the Worker killed and restarted on the same state mid-run, then — once the workload has
+ * drained and the emulators have been quiet for a while — the verdict of verify.mjs.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep, table } from "../bench/lib.mjs";
-import { startStack } from "../scripts/stack.mjs";
-import { answerAlerts, conversationsOf, driver, pool } from "./drive.mjs";
-import { callbackFaults, cxoneFaults, twilioFaults, UPSTREAM_TIMEOUT_MS } from "./faults.mjs";
+import { table } from "../bench/lib.mjs";
+import { d1Execute, startStack } from "../scripts/stack.mjs";
+import { agentsReply, answerAlerts, conversationsOf, driver, pool, relistInvalid, sleep } from "./drive.mjs";
+import { callbackFaults, cxoneFaults, D1_EVIDENCE_SQL, D1_FAULT_LOG, d1Faults, LONGEST_RETRY_AFTER_S, twilioFaults, UPSTREAM_TIMEOUT_MS } from "./faults.mjs";
 import { makePlan, PROACTIVE_SENDER } from "./plan.mjs";
-import { verify } from "./verify.mjs";
+import { settle } from "./settle.mjs";
+import { check } from "./verify-outbound.mjs";
+import { outstanding, verify } from "./verify.mjs";
 
 const SENDER_MPS = 20;
 const MAX_ATTEMPTS = 20;
+const RETRY_CAP_MS = 3_000;
+const TICK_S = 2;
+const LOST_ANSWER_GRACE_MS = 15_000;
+/**
+ * After the workload drained, the longest the bridge can still go without a visible change and
+ * then act is a receipt waiting out the 20 s Retry-After fault (plus a retry step and a tick,
+ * ~25 s: the floor below); a lost send is resolved within LOST_ANSWER_GRACE_MS plus a tick. 45 s
+ * also covers a receipt that meets that 5% fault twice in a row (~40 s), which happens a few
+ * times in a default-size run.
+ */
+const QUIET_S = 45;
+const QUIET_FLOOR_S = Math.max(2 * TICK_S, LONGEST_RETRY_AFTER_S + RETRY_CAP_MS / 1000 + TICK_S, LOST_ANSWER_GRACE_MS / 1000 + TICK_S);
 
 function devVar(name) {
-  const file = ["./.dev.vars", "./.dev.vars.example"].find((f) => { try { return readFileSync(f); } catch { return false; } });
+  const file = ["./.dev.vars", "./.dev.vars.example"].find((f) => existsSync(f));
   return new RegExp(`^${name}=(.*)$`, "m").exec(readFileSync(file, "utf8"))?.[1]?.trim();
 }
 
 /**
- * @param {{ messages?: number, conversations?: number, restarts?: number, seed?: number, basePort?: number,
- *           timeoutS?: number, faults?: boolean, log?: (line: string) => void, logLevel?: string }} opts
+ * @param {{ messages?: number, conversations?: number, restarts?: number, seed?: number, basePort?: number, timeoutS?: number,
+ *           quietS?: number, faults?: boolean, keepState?: boolean, signal?: AbortSignal, log?: (line: string) => void, logLevel?: string }} opts
  */
 export async function runSoak(opts = {}) {
-  const size = { messages: opts.messages ?? 2_000, conversations: opts.conversations ?? 300, seed: opts.seed ?? 1 };
-  const restarts = opts.restarts ?? 2;
-  // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
-  // connections one of them could hold a port the emulators or the bridge must listen on.
-  const base = opts.basePort ?? 26_787;
+  const seed = opts.seed ?? 1;
+  const size = { messages: opts.messages ?? 2_000, conversations: opts.conversations ?? 300, restarts: opts.restarts ?? 2 };
+  const quietS = opts.quietS ?? QUIET_S;
+  if (quietS < QUIET_FLOOR_S) throw new Error(`quietS ${quietS} is shorter than the longest retry the faults can cause (${QUIET_FLOOR_S} s): the verdict could miss what comes after it`);
   const say = opts.log ?? ((line) => console.log(line));
-  const plan = makePlan(size);
+  const plan = makePlan({ ...size, seed });
   const faulty = opts.faults ?? true;
   const dir = mkdtempSync(join(tmpdir(), "sms-bridge-soak-"));
   const started = Date.now();
-  say(`soak: ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
+  say(`soak: seed ${seed}; ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${size.restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
+  try {
+    // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
+    // connections one of them could hold a port the emulators or the bridge must listen on.
+    const stack = await startStack(stackOptions(opts.basePort ?? 26_787, dir, seed, faulty, opts.logLevel));
+    let result;
+    try {
+      const dump = opts.keepState ? join(dir, "verdict-input.json") : undefined;
+      result = await driveAndJudge(stack, plan, { restarts: size.restarts, timeoutMs: (opts.timeoutS ?? 600) * 1000, quietS, signal: opts.signal, say, started, dump });
+    } finally {
+      await stack.stop();
+    }
+    // Read once the Worker is down: the D1 fault's evidence is in the local D1 and the bridge's log.
+    if (faulty) result.faultsFired.d1 = d1Evidence(plan, dir, result);
+    return { ...result, seed, size, dir, ok: result.rows.every((r) => r.ok), seconds: (Date.now() - started) / 1000 };
+  } finally {
+    if (!opts.keepState) rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-  const stack = await startStack({
+function stackOptions(base, dir, seed, faulty, logLevel) {
+  return {
     port: base,
     twilioPort: base + 1,
     cxonePort: base + 2,
     persistTo: dir,
     quiet: true,
-    tickSeconds: 2,
+    tickSeconds: TICK_S,
     // wrangler dev's DevTools inspector proxy turns every console line of the Worker into a
     // loopback request of its own; at the default size they piled up past the 20,000 open files
     // allowed and workerd failed every request. The same dev server without it (scripts/dev-worker.mjs).
     inspector: false,
+    d1Setup: faulty ? d1Faults : [],
+    // Every retry the bridge can make is shorter than the quiet period (QUIET_S).
     vars: {
       SENDER_MPS: String(SENDER_MPS),
       RETRY_BASE_MS: "300",
-      RETRY_CAP_MS: "3000",
+      RETRY_CAP_MS: String(RETRY_CAP_MS),
       RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
+      LOST_ANSWER_GRACE_MS: String(LOST_ANSWER_GRACE_MS),
       RECONCILE_AFTER_MINUTES: "0.25",
       POLL_BUDGET_MS: "5000",
+      // No default number: alerts go out through the Messaging Service their request names.
+      TWILIO_FROM_NUMBER: "",
       // Quiet hours have their own tests; a soak running at night must still send.
       QUIET_HOURS: "00:00-00:00",
-      ...(opts.logLevel ? { LOG_LEVEL: opts.logLevel } : {}),
+      ...(logLevel ? { LOG_LEVEL: logLevel } : {}),
     },
     emulatorEnv: {
       EMU_STATUS_STEP_MS: "150",
+      EMU_SEED: String(seed),
       ...(faulty
         ? { EMU_CXONE_FAULTS: JSON.stringify(cxoneFaults), EMU_TWILIO_FAULTS: JSON.stringify(twilioFaults), EMU_CALLBACK_FAULTS: JSON.stringify(callbackFaults) }
         : {}),
     },
-  });
-  const tokens = { API_TOKEN: devVar("API_TOKEN"), ADMIN_TOKEN: devVar("ADMIN_TOKEN") };
-  const d = driver(stack, tokens);
-  const restartsDone = [];
-  // One restart at a time: each kills wrangler dev mid-traffic and starts it on the same state.
-  let restarting = Promise.resolve();
-  const restartAt = (fraction, phase, total) => (done) => {
-    if (restartsDone.length < restarts && done === Math.max(1, Math.floor(total * fraction)) && !restartsDone.some((r) => r.phase === phase && r.fraction === fraction)) {
-      restartsDone.push({ phase, fraction });
-      restarting = restarting.then(async () => {
-        const at = Date.now();
-        await stack.restartBridge();
-        say(`  restarted the Worker (${phase}, ${Math.round(fraction * 100)}% in) in ${((Date.now() - at) / 1000).toFixed(1)} s`);
-      });
-    }
   };
-  // Spread the restarts: half in the inbound phase, the rest in the outbound one.
-  const inboundRestarts = Math.ceil(restarts / 2);
-  const fractions = (n) => Array.from({ length: n }, (_, i) => (i + 1) / (n + 1));
-
-  try {
-    for (const t of plan.threads) if (t.undeliverable) await d.setOutcome(t.customer, { status: "undelivered", errorCode: 30003 });
-
-    // 1. Customers text in (each thread's texts in order, threads side by side).
-    const texts = plan.threads.map((t) => t.texts.map((x) => ({ t, x })));
-    const onText = fractions(inboundRestarts).map((f) => restartAt(f, "inbound", plan.threads.length));
-    await pool(texts, 16, async (thread) => {
-      for (const { t, x } of thread) {
-        await d.text(t.customer, t.business, x.body, x.sid);
-        // Twilio retries a webhook it thinks failed: the same MessageSid again.
-        if (x.replay) await d.text(t.customer, t.business, x.body, x.sid);
-      }
-    }, (done) => onText.forEach((f) => f(done)));
-    say(`  texts delivered to the bridge after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    const convIds = await conversationsOf(d, plan.threads, 300_000);
-
-    // 2. Agents reply (pushed or polled) while the alerts go out.
-    const replies = plan.threads.flatMap((t) => t.replies.map((r) => ({ t, r })));
-    const onReply = fractions(restarts - inboundRestarts).map((f) => restartAt(f, "outbound", replies.length));
-    const singles = plan.alerts.filter((a) => a.single);
-    const batch = plan.alerts.filter((a) => !a.single);
-    await Promise.all([
-      pool(replies, 8, ({ t, r }) => d.reply(convIds.get(`${t.customer} ${t.business}`), `soak-${r.tag}`, r.body, r.push), (done) => onReply.forEach((f) => f(done))),
-      pool(singles, 4, (a) => d.proactive({ to: a.to, text: a.text, campaignId: "soak", idempotencyKey: a.key, from: PROACTIVE_SENDER })),
-      batch.length > 0 && d.proactive({ campaignId: "soak-batch", from: PROACTIVE_SENDER, messages: batch.map((a) => ({ to: a.to, text: a.text, idempotencyKey: a.key })) }),
-    ]);
-    await restarting;
-    say(`  replies and alerts handed over after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-
-    // 3. Some recipients answer their alert.
-    await answerAlerts(d, plan.answers, 300_000);
-
-    // 4. Wait for the bridge to settle (retries, reconciler, receipts), then judge.
-    const deadline = Date.now() + (opts.timeoutS ?? 600) * 1000;
-    let verdict;
-    for (;;) {
-      const [conversations, reports, sent, deadLetters] = await Promise.all([d.conversations(), d.reports(), d.sent(), d.deadLetters()]);
-      verdict = verify(plan, { conversations, reports, sent, deadLetters, rates: { default: SENDER_MPS }, maxAttempts: MAX_ATTEMPTS });
-      if (verdict.ok || Date.now() > deadline) break;
-      await sleep(3_000);
-    }
-    const stats = await d.cxoneStats();
-    return { ...verdict, plan, restarts: restartsDone.length, seconds: (Date.now() - started) / 1000, faultsFired: stats.faults, tokenRequests: stats.tokenRequests, dir };
-  } finally {
-    await stack.stop();
-    if (!opts.keepState) rmSync(dir, { recursive: true, force: true });
-  }
 }
 
-/** The verdict as markdown: the checks, then what went wrong, if anything. */
+/** Kills and restarts the Worker once the progress of a phase passes each of its fractions, one restart at a time. */
+function restarter(stack, say) {
+  const done = [];
+  /** When each restart killed the Worker and when the new one answered. */
+  const windows = [];
+  let restarting = Promise.resolve();
+  return {
+    done,
+    windows,
+    settled: () => restarting,
+    /** The progress callback of a phase of `total` steps with `n` restarts spread over it. */
+    during(phase, total, n) {
+      const due = Array.from({ length: n }, (_, i) => ({ phase, at: Math.max(1, Math.floor((total * (i + 1)) / (n + 1))), percent: Math.round(((i + 1) / (n + 1)) * 100) }));
+      return (progress) => {
+        for (const r of due.filter((x) => !done.includes(x) && progress >= x.at)) {
+          done.push(r);
+          restarting = restarting.then(async () => {
+            const from = Date.now();
+            await stack.restartBridge();
+            windows.push({ from, to: Date.now() });
+            say(`  restarted the Worker (${phase}, ${r.percent}% in) in ${((Date.now() - from) / 1000).toFixed(1)} s`);
+          });
+        }
+      };
+    },
+  };
+}
+
+async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal, say, started, dump }) {
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const d = driver(stack, { API_TOKEN: devVar("API_TOKEN"), ADMIN_TOKEN: devVar("ADMIN_TOKEN") }, { signal, say });
+  const restart = restarter(stack, say);
+  // Spread the restarts: half in the inbound phase, the rest in the outbound one.
+  const inboundRestarts = Math.ceil(restarts / 2);
+  for (const t of plan.threads) if (t.undeliverable) await d.setOutcome(t.customer, { status: "undelivered", errorCode: 30003 });
+
+  // 1. Customers text in (each thread's texts in order, threads side by side).
+  await pool(plan.threads, 16, async (t) => {
+    for (const x of t.texts) {
+      const extra = x.emptyFields.length > 0 ? { extraFields: x.emptyFields.map((name) => [name, ""]) } : {};
+      // Twilio retries a webhook it thinks failed: the same MessageSid again.
+      if ((await d.text(t.customer, t.business, x.body, x.sid, extra)) && x.replay) await d.text(t.customer, t.business, x.body, x.sid, extra);
+    }
+  }, restart.during("inbound", plan.threads.length, inboundRestarts), signal);
+  say(`  texts delivered to the bridge after ${elapsed()}${d.refusedTexts.size ? `; ${d.refusedTexts.size} REFUSED by the bridge (lost)` : ""}`);
+  const convIds = await conversationsOf(d, plan.threads, Date.now() + timeoutMs, signal);
+  // The keywords have taken effect (each keyword text is in D1) before the replies they govern.
+  const keywordsBy = Date.now() + 60_000;
+  for (const x of plan.threads.flatMap((t) => (t.keywords ? t.texts.filter((k) => k.keyword && !d.refusedTexts.has(k.sid)) : []))) {
+    while (!(await d.known(x.sid)) && Date.now() < keywordsBy) await sleep(500, signal);
+  }
+
+  // 2. Agents reply (pushed or polled) while the alerts go out.
+  const replyCount = plan.threads.reduce((n, t) => n + t.replies.length, 0);
+  const singles = plan.alerts.filter((a) => a.single);
+  const batch = plan.alerts.filter((a) => !a.single);
+  const [skipped, , batchAnswer] = await Promise.all([
+    agentsReply(d, plan.threads, convIds, { onReply: restart.during("outbound", replyCount, restarts - inboundRestarts), signal }),
+    pool(singles, 4, (a) => d.proactive({ to: a.to, text: a.text, campaignId: "soak", idempotencyKey: a.key, from: PROACTIVE_SENDER }, [a.key]), () => {}, signal),
+    batch.length > 0 && d.proactive({ campaignId: "soak-batch", from: PROACTIVE_SENDER, messages: batch.map((a) => ({ to: a.to, text: a.text, idempotencyKey: a.key })) }, batch.map((a) => a.key)),
+  ]);
+  await restart.settled();
+  const handedOver = Date.now();
+  say(`  replies and alerts handed over after ${elapsed()}${d.refusedAlerts.size ? `; ${d.refusedAlerts.size} alerts REFUSED by the bridge (${[...new Set(d.refusedAlerts.values())].join(", ")})` : ""}`);
+
+  // 3. Some recipients answer their alert; 4. the workload drains and the emulators go quiet.
+  const deadline = handedOver + timeoutMs;
+  const unanswered = new Set((await answerAlerts(d, plan.answers, deadline, signal)).map((a) => a.sid));
+  const skippedIds = new Set(skipped.map((r) => r.id));
+  const relisted = await relistInvalid(d, plan.threads.flatMap((t) => t.replies.filter((r) => r.relistInvalid && !skippedIds.has(r.id))), deadline, signal);
+  const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, skippedReplies: skippedIds, unanswered, restartWindows: restart.windows };
+  const snapshot = async () => {
+    const [conversations, reports, sent, feed] = await Promise.all([d.conversations(), d.reports(), d.sent(), d.feed()]);
+    return { ...known, conversations, reports, sent, feed };
+  };
+  const settled = await settle({ snapshot, outstanding: (s) => outstanding(plan, s), deadline, quietMs: quietS * 1000, signal });
+  settled.drainedS = (settled.drainedAt - handedOver) / 1000;
+  say(`  ${settled.outstanding === 0 ? "drained" : `${settled.outstanding} still outstanding at the timeout`} ${settled.drainedS.toFixed(0)} s after the hand-over; quiet for ${(settled.quietMs / 1000).toFixed(0)} s; judging at ${elapsed()}`);
+
+  const suppressible = plan.threads.filter((t) => t.keywords || t.optsOut);
+  const optOuts = new Map(await Promise.all(suppressible.map(async (t) => [t.customer, await d.optOuts(t.customer)])));
+  const batches = batchAnswer?.batchId ? { [batchAnswer.batchId]: (await d.batch(batchAnswer.batchId)).counts } : {};
+  const state = { ...settled.state, optOuts, batches, deadLetters: await d.deadLetters(), rates: { default: SENDER_MPS }, maxAttempts: MAX_ATTEMPTS };
+  // With the state kept, what the verdict saw is kept too, to look into a failing row afterwards.
+  if (dump) writeFileSync(dump, JSON.stringify({ plan, state }, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v)));
+  const verdict = verify(plan, state);
+  verdict.rows.push(check("settled: quiet before judging", `≥ ${quietS} s`, settled.quiet ? [] : [`the emulators still changed ${(settled.quietMs / 1000).toFixed(0)} s before the end`], `${(settled.quietMs / 1000).toFixed(0)} s`));
+  const [cxoneStats, twilioStats] = await Promise.all([d.cxoneStats(), d.twilioStats()]);
+  const faultsFired = { cxone: cxoneStats.faults, twilio: twilioStats.faults, callbacks: twilioStats.callbacks };
+  return { ...verdict, plan, restarts: restart.done.length, settled, batches, faultsFired, tokenRequests: cxoneStats.tokenRequests, refusedTexts: d.refusedTexts, relisted };
+}
+
+/** The planned texts whose first D1 write failed, by the evidence table and the bridge's log; a row of the verdict. */
+function d1Evidence(plan, dir, result) {
+  const planned = plan.threads.flatMap((t) => t.texts.filter((x) => x.d1Fault).map((x) => x.sid));
+  const late = new Map(d1Execute(dir, D1_EVIDENCE_SQL, { json: true })[0].results.map((r) => [r.sid, r.lateMs]));
+  const log = join(dir, "logs", "bridge.log");
+  const logged = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((l) => l.includes(D1_FAULT_LOG)).length : 0;
+  const missed = planned.filter((sid) => !late.has(sid)).map((sid) => `${sid}: its first write was not refused${result.refusedTexts.has(sid) ? " (the bridge refused the text)" : ""}`);
+  result.rows.splice(-1, 0, check("injected D1 failures fired", `${planned.length}`, missed, `${late.size}`));
+  return { planned, late, logged };
+}
+
+/** The verdict as markdown: the run, the faults, the checks, then what went wrong, if anything. */
 export function report(result) {
+  const { plan, settled, faultsFired: f, size } = result;
+  const reverse = plan.threads.filter((t) => t.replies.some((r) => r.reverse)).length;
+  const empty = plan.threads.reduce((n, t) => n + t.texts.filter((x) => x.emptyFields.length > 0).length, 0);
+  const late = f.d1 ? [...f.d1.late.values()].map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ") : "";
+  const d1 = f.d1
+    ? `${f.d1.late.size} of ${f.d1.planned.length} planned first writes refused${late ? ` (the row got in ${late} after the text arrived)` : ""}; ${f.d1.logged} \`d1.retry\` log lines name the injected failure`
+    : "off";
+  const quiet = `${(settled.quietMs / 1000).toFixed(0)} s`;
   const lines = [
-    `Soak: ${result.plan.counts.total} messages over ${result.plan.threads.length} conversations, ${result.restarts} Worker restarts, ${result.seconds.toFixed(0)} s.`,
-    `CXone faults fired: ${JSON.stringify(result.faultsFired)}; CXone token requests: ${result.tokenRequests}.`,
+    `Soak: seed ${result.seed}, ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent replies, ${plan.counts.proactive} alerts) over ${plan.threads.length} conversations, ${result.restarts} Worker restarts, ${result.seconds.toFixed(0)} s.`,
+    `Judged ${settled.outstanding === 0 ? `once the workload had drained (${settled.drainedS.toFixed(0)} s after the hand-over)` : `with ${settled.outstanding} messages still outstanding at the timeout`}, ${settled.quiet ? `after ${quiet} with no change at the emulators` : `although the emulators were still changing (last change ${quiet} before)`}.`,
+    `Injected faults: CXone ${JSON.stringify(f.cxone)} (token requests: ${result.tokenRequests}); Twilio ${JSON.stringify(f.twilio)}; status callbacks ${JSON.stringify(f.callbacks)}; D1: ${d1}.`,
+    `In the workload: ${empty} texts with empty optional fields, ${reverse} reply pairs pushed in reverse createdTime order, every alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} delivered replies listed again by CXone in a shape the bridge cannot send.`,
+    `Rerun: \`SOAK_SEED=${result.seed} SOAK_MESSAGES=${size.messages} SOAK_CONVERSATIONS=${size.conversations} SOAK_RESTARTS=${size.restarts} npm run soak\``,
     "",
     table(["check", "expected", "seen", "ok"], result.rows.map((r) => [r.name, r.expected, r.seen, r.ok ? "yes" : "**NO**"])),
   ];

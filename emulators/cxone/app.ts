@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { FaultRule, Faults, faultMiddleware } from "../faults";
 import { AgentReply, AppendMessage, CreateConversation, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
-import { CxoneState, type EmuConversation, type FeedItem } from "./state";
+import { CxoneState, type EmuConversation, type FeedItem, type StatusReportRecord } from "./state";
 
 export interface CxoneEmulatorOptions {
   clientId: string;
@@ -16,6 +16,8 @@ export interface CxoneEmulatorOptions {
   pushAuth?: "bearer" | "hmac";
   fetch?: typeof fetch;
   now?: () => number;
+  /** Draws the injected faults (default Math.random); the soak seeds it to replay a run's faults. */
+  random?: () => number;
 }
 
 export type CxoneEmulator = ReturnType<typeof createCxoneEmulator>;
@@ -45,7 +47,7 @@ function decodeCursor(cursor: string): number | undefined {
  */
 export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   const state = new CxoneState();
-  const faults = new Faults();
+  const faults = new Faults(options.random);
   const now = options.now ?? Date.now;
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   // Tokens carry their epoch and expiry, so any emulator instance can check them; revoking bumps the epoch.
@@ -75,8 +77,17 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
     }
   }
 
+  // The report each PUT recorded, so that a fault that loses its answer can mark it: the bridge's
+  // retry of that report is then told apart from a report sent twice.
+  const recorded = new WeakMap<Request, StatusReportRecord>();
   const app = new Hono();
-  app.use("*", faultMiddleware(faults));
+  app.use(
+    "*",
+    faultMiddleware(faults, (c) => {
+      const record = recorded.get(c.req.raw);
+      if (record) record.answerLost = true;
+    }),
+  );
 
   app.post("/auth/token", async (c) => {
     state.tokenRequests += 1;
@@ -157,8 +168,10 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
     const body = StatusUpdate.safeParse(await readJson(c));
     if (!body.success) return invalid(c, body.error);
     const history = state.reports.get(id) ?? [];
-    history.push({ at: new Date(now()).toISOString(), body: body.data });
+    const record: StatusReportRecord = { at: new Date(now()).toISOString(), body: body.data };
+    history.push(record);
     state.reports.set(id, history);
+    recorded.set(c.req.raw, record);
     return c.json({ id, status: body.data.status });
   });
 

@@ -41,6 +41,8 @@ export interface FeedItem {
 export interface StatusReportRecord {
   at: string;
   body: z.infer<typeof StatusUpdate>;
+  /** Recorded, but an injected fault lost the answer: the bridge will (rightly) send it again. */
+  answerLost?: boolean;
 }
 
 /** Everything the emulated CXone knows; plain data so tests and the soak can read it. */

@@ -44,6 +44,8 @@ export interface TwilioEmulator {
   setOutcome(to: string, outcome: Outcome): void;
   /** Sends to this number are refused with Twilio error 21610 from now on. */
   unsubscribe(phone: string): void;
+  /** The injected faults that fired: API faults by kind, and automatic callbacks dropped, repeated or delayed. */
+  stats(): { faults: Record<string, number>; callbacks: { drop: number; duplicate: number; reorder: number } };
   reset(): void;
 }
 
@@ -95,7 +97,14 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     return carrier.report(m, status, errorCode);
   }
 
+  // When each request arrived, before any injected delay: a send that commits late (slow_commit)
+  // still counts against the sender's rate at the moment it was made.
+  const arrivals = new WeakMap<Request, number>();
   const app = new Hono();
+  app.use(`${API}/*`, async (c, next) => {
+    arrivals.set(c.req.raw, Date.now());
+    await next();
+  });
   app.use(`${API}/*`, faultMiddleware(faults));
   app.use(`${API}/*`, async (c, next) => {
     if (!authenticated(c)) {
@@ -106,12 +115,12 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
   });
 
   app.post(`${API}/Messages.json`, async (c) => {
-    const receivedAt = Date.now();
     const form = await formOf(c);
     const invalid = validateCreate(form);
     if (invalid) return fail(c, invalid);
     if (unsubscribed.has(form.get("To")!)) return fail(c, twilioError(400, 21610, "Attempt to send to unsubscribed recipient"));
-    const m = createMessage(form, options.accountSid, SERVICE_NUMBER, receivedAt);
+    const m = createMessage(form, options.accountSid, SERVICE_NUMBER, Date.now());
+    m.receivedAt = arrivals.get(c.req.raw) ?? m.receivedAt;
     messages.push(m);
     carrier.progress(m);
     return c.json(resource(m), 201);
@@ -139,6 +148,7 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     sendStatus,
     setOutcome: (to, outcome) => carrier.setOutcome(to, outcome),
     unsubscribe: (phone) => void unsubscribed.add(phone),
+    stats: () => ({ faults: { ...faults.fired }, callbacks: { ...carrier.callbackFaultsFired } }),
     reset() {
       messages = [];
       unsubscribed.clear();

@@ -16,6 +16,11 @@ export interface InboundSms {
   media?: { url: string; contentType: string }[];
   messagingServiceSid?: string;
   sid?: string;
+  /**
+   * More webhook fields, signed with the rest (e.g. Twilio's empty `MessagingServiceSid=` or
+   * `OptOutType=`); one named like a standard field replaces it rather than repeating it.
+   */
+  extraFields?: [string, string][];
 }
 
 export interface CarrierOptions {
@@ -43,6 +48,8 @@ const countryOf = (e164: string) => (e164.startsWith("+1") ? "US" : "");
  */
 export class Carrier {
   private outcomes = new Map<string, Outcome>();
+  /** How many automatic callbacks were dropped, repeated or delayed, for the soak's report. */
+  readonly callbackFaultsFired = { drop: 0, duplicate: 0, reorder: 0 };
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly bridgeUrl?: string;
   private readonly publicBaseUrl?: string;
@@ -91,6 +98,11 @@ export class Carrier {
       ...media.flatMap((m, i): Fields => [[`MediaContentType${i}`, m.contentType], [`MediaUrl${i}`, m.url]]),
       ["ApiVersion", "2010-04-01"],
     ];
+    for (const [name, value] of input.extraFields ?? []) {
+      const at = fields.findIndex(([n]) => n === name);
+      if (at >= 0) fields[at] = [name, value];
+      else fields.push([name, value]);
+    }
     const res = await this.signedPost(`${this.publicBaseUrl}/twilio/inbound`, `${this.bridgeUrl}/twilio/inbound`, fields);
     return { sid, status: res.status, body: await res.text() };
   }
@@ -118,9 +130,14 @@ export class Carrier {
       this.later(auto.stepMs * (i + 1), () => {
         // Twilio's own record moves on even when the callback about it is lost or late.
         setStatus(m, status, code, Date.now());
-        if (random() < drop) return;
+        if (random() < drop) {
+          this.callbackFaultsFired.drop += 1;
+          return;
+        }
         const delay = random() < reorder ? auto.stepMs * 1.5 : 0; // lands after the next step's callback
         const copies = random() < duplicate ? 2 : 1;
+        if (delay > 0) this.callbackFaultsFired.reorder += 1;
+        if (copies > 1) this.callbackFaultsFired.duplicate += 1;
         // Status callbacks are not retried by Twilio: one the bridge fails to take is gone.
         for (let n = 0; n < copies; n++) this.later(delay, () => void this.callback(m, status, code).catch(() => undefined));
       }),

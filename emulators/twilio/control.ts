@@ -11,6 +11,7 @@ const Inbound = z.object({
   media: z.array(z.object({ url: z.string().min(1), contentType: z.string().min(1) })).optional(),
   messagingServiceSid: z.string().optional(),
   sid: z.string().optional(),
+  extraFields: z.array(z.tuple([z.string().min(1), z.string()])).optional(),
 });
 const StatusChange = z.object({ status: z.enum(twilioOpenApi.messageStatus), errorCode: z.number().int().optional() });
 const OutcomeBody = z.object({ status: z.enum(["delivered", "undelivered", "failed", "sent"]), errorCode: z.number().int().optional() });
@@ -32,6 +33,7 @@ export function controlRoutes(emu: TwilioEmulator): Hono {
   // What fails here is delivering to the bridge (down, unreachable): say so instead of a bare 500.
   control.onError((err, c) => c.json({ error: "delivery_failed", message: err.message }, 502));
   control.get("/messages", (c) => c.json(emu.messages()));
+  control.get("/stats", (c) => c.json(emu.stats()));
   control.post("/inbound", async (c) => {
     const input = await parse(c, Inbound);
     return input.ok ? c.json(await emu.sendInbound(input.data)) : input.res;

@@ -1,0 +1,181 @@
+/**
+ * The outbound half of the soak's verdict: every SMS Twilio received attributed to the one
+ * planned reply or alert with its body, and for each planned message: sent exactly once or
+ * refused, to the right customer from the right sender, with exactly the reports it should
+ * have, in order; replies in createdTime order per conversation; no sender above its rate.
+ */
+import { PROACTIVE_SENDER } from "./plan.mjs";
+
+const FINAL = new Set(["DELIVERED", "UNDELIVERABLE", "FAILED"]);
+
+export function check(name, expected, problems, seen) {
+  return { name, expected, seen: seen ?? (problems.length === 0 ? expected : `${problems.length} wrong`), ok: problems.length === 0, problems: problems.slice(0, 5) };
+}
+
+/** What each planned outbound message is, what should become of it, and what became of it. */
+export function outboundOf(plan, state) {
+  const { conversations, sent, reports, feed, refusedAlerts, skippedReplies, batches = {}, restartWindows } = state;
+  // A batch refuses its recipients after answering 202; only its counts say so.
+  const batchNote = Object.values(batches)
+    .map((counts) => `the batch counts ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ")}`)
+    .join("; ");
+  const smsByBody = new Map();
+  sent.forEach((m, index) => smsByBody.set(m.body, [...(smsByBody.get(m.body) ?? []), { ...m, index }]));
+  for (const list of smsByBody.values()) list.sort((a, b) => a.receivedAt - b.receivedAt || a.index - b.index);
+  const alertMessages = new Map();
+  for (const c of conversations) if (c.proactive) for (const m of c.messages) if (m.direction === "outbound") alertMessages.set(m.text, { id: m.id, conversation: c });
+  const created = new Map(feed.map((f) => [f.id, Date.parse(f.createdTime)]));
+
+  const replies = plan.threads.flatMap((t) =>
+    t.replies.map((r) => ({
+      ...r,
+      thread: t,
+      cxoneId: r.id,
+      to: t.customer,
+      sender: { from: t.business, service: null },
+      skipped: skippedReplies.has(r.id),
+      refusal: t.suppressed ? "OPTED_OUT" : undefined,
+      final: t.undeliverable ? "UNDELIVERABLE" : "DELIVERED",
+      createdAt: created.get(r.id),
+    })),
+  );
+  const alerts = plan.alerts.map((a) => ({
+    ...a,
+    id: a.key,
+    body: a.text,
+    cxoneId: alertMessages.get(a.text)?.id,
+    conversation: alertMessages.get(a.text)?.conversation,
+    to: a.to,
+    sender: { service: PROACTIVE_SENDER },
+    refusedByBridge: refusedAlerts.get(a.key),
+    note: a.single ? undefined : batchNote,
+    final: "DELIVERED",
+  }));
+  for (const m of [...replies, ...alerts]) {
+    m.sms = smsByBody.get(m.body) ?? [];
+    m.reports = collapseRetries(reports[m.cxoneId] ?? [], restartWindows);
+  }
+  return { replies, alerts };
+}
+
+/**
+ * The same report again is a retry, not a second report, when the bridge could not know the first
+ * had landed: an injected fault lost its answer, or the Worker was killed between sending it and
+ * recording that (a restart between the two). CXone applies a repeated PUT once. Any other repeat,
+ * or a new report of the same status, is one too many.
+ */
+function collapseRetries(history, restartWindows) {
+  const crashBetween = (a, b) => restartWindows.some((w) => Date.parse(a.at) <= w.to && Date.parse(b.at) >= w.from);
+  return history.filter((r, i) => {
+    const before = history[i - 1];
+    return !(before && JSON.stringify(before.body) === JSON.stringify(r.body) && (before.answerLost || crashBetween(before, r)));
+  });
+}
+
+/** Not yet settled: a message still to be sent, or without its final report. */
+export function unsettled(m) {
+  if (m.skipped || m.refusedByBridge) return false;
+  if (m.refusal) return !m.reports.some((r) => FINAL.has(r.body.status));
+  return m.sms.length === 0 || m.reports.length < 2 || !m.reports.some((r) => FINAL.has(r.body.status));
+}
+
+const tag = (m) => `${m.id}${m.reverse ? " (reverse-pushed)" : ""}`;
+
+/** Sent exactly once, or not at all when refused (opted out) or never made. */
+export function sentOnce(name, messages) {
+  const problems = messages.flatMap((m) => {
+    if (m.skipped) return [`${m.id}: never made (its thread never reached CXone)`];
+    if (m.refusedByBridge) return [`${m.id}: refused by the bridge (${m.refusedByBridge})`];
+    const want = m.refusal ? 0 : 1;
+    if (m.sms.length === want) return [];
+    return [`${tag(m)}: sent ${m.sms.length}× (want ${want}${m.refusal ? ", the customer is suppressed" : ""}${m.sms.length === 0 && m.note ? `; ${m.note}` : ""})`];
+  });
+  return check(name, `${messages.filter((m) => !m.refusal).length} sent, ${messages.filter((m) => m.refusal).length} refused`, problems);
+}
+
+/** Each SMS to the planned customer from the planned sender, and the SENT report names its SID. */
+export function identity(name, messages) {
+  const problems = messages.flatMap((m) => {
+    const out = [];
+    for (const s of m.sms) {
+      const service = s.messaging_service_sid ?? null;
+      if (s.to !== m.to) out.push(`${m.id}: to ${s.to}, want ${m.to}`);
+      if (m.sender.service ? service !== m.sender.service : s.from !== m.sender.from || service !== null) {
+        out.push(`${m.id}: from ${service ?? s.from}, want ${m.sender.service ?? m.sender.from}`);
+      }
+    }
+    const sentReport = m.reports.find((r) => r.body.status === "SENT");
+    const provider = sentReport?.body.deliveryReceipt.providerMessageId;
+    if (sentReport && m.sms.length > 0 && !m.sms.some((x) => x.sid === provider)) {
+      out.push(`${m.id}: SENT names ${provider ?? "no providerMessageId"}, Twilio issued ${m.sms.map((x) => x.sid).join(", ")}`);
+    }
+    return out;
+  });
+  const checked = messages.filter((m) => m.sms.length > 0).length;
+  return check(name, "to, sender, providerMessageId", problems, problems.length === 0 ? `${checked} checked` : undefined);
+}
+
+/** Exactly SENT then one final report (or one FAILED/OPTED_OUT for a refused message), nothing after. */
+export function sequences(name, messages) {
+  const problems = messages.flatMap((m) => {
+    if (m.skipped || m.refusedByBridge) return [];
+    if (!m.cxoneId) return [`${m.id}: no CXone message`];
+    const want = m.refusal ? [`FAILED/${m.refusal}`] : ["SENT", m.final];
+    const seen = m.reports.map(({ body }) => (body.deliveryReceipt.status !== body.status ? `${body.status}≠${body.deliveryReceipt.status}` : body.status === "FAILED" && body.deliveryReceipt.errorCode ? `FAILED/${body.deliveryReceipt.errorCode}` : body.status));
+    return seen.join() === want.join() ? [] : [`${m.cxoneId}${m.reverse ? " (reverse-pushed)" : ""}: [${seen.join(", ")}] (want [${want.join(", ")}])`];
+  });
+  return check(name, "SENT, final", problems, problems.length === 0 ? `${messages.length} complete` : undefined);
+}
+
+/** Per conversation, the replies' SMS in the order of their createdTime (as instants). */
+export function replyOrder(replies) {
+  const problems = [];
+  const byThread = new Map();
+  for (const r of replies) byThread.set(r.thread, [...(byThread.get(r.thread) ?? []), r]);
+  let pairs = 0;
+  let pairsSent = 0;
+  for (const [t, list] of byThread) {
+    const sent = list.filter((r) => r.sms.length > 0).sort((a, b) => a.sms[0].receivedAt - b.sms[0].receivedAt || a.sms[0].index - b.sms[0].index);
+    for (let i = 1; i < sent.length; i++) {
+      const [before, after] = [sent[i - 1], sent[i]];
+      if (before.createdAt > after.createdAt) problems.push(`${t.customer}: ${tag(after)} (created ${new Date(after.createdAt).toISOString()}) sent after ${tag(before)} (created ${new Date(before.createdAt).toISOString()})`);
+    }
+    const pair = list.filter((r) => r.reverse);
+    if (pair.length === 0 || t.suppressed) continue;
+    pairs += 1;
+    const n = pair.filter((r) => r.sms.length > 0).length;
+    if (n === 2) pairsSent += 1;
+    else problems.push(`${pair.map((r) => r.id).join("/")}: reverse-pushed pair, ${n} of 2 sent`);
+  }
+  return check("reply order per conversation (createdTime; reverse-pushed pairs)", "in order, every pair sent", problems, problems.length === 0 ? `${byThread.size} conversations, ${pairsSent}/${pairs} pairs` : undefined);
+}
+
+/**
+ * Most segments any sender had in a window [t, t + 1 s), by when the Twilio emulator received
+ * the requests: the soak's own oracle, independent of the bridge's bucket and the benchmarks.
+ */
+export function worstSecond(sends) {
+  const sorted = [...sends].sort((a, b) => a.at - b.at);
+  let worst = 0;
+  let sum = 0;
+  for (let start = 0, end = 0; start < sorted.length; start++) {
+    while (end < sorted.length && sorted[end].at < sorted[start].at + 1_000) sum += sorted[end++].segments;
+    worst = Math.max(worst, sum);
+    sum -= sorted[start].segments;
+  }
+  return worst;
+}
+
+export function rateRow(sent, rates) {
+  const bySender = new Map();
+  for (const m of sent) {
+    const key = m.messaging_service_sid ?? m.from;
+    bySender.set(key, [...(bySender.get(key) ?? []), { at: m.receivedAt, segments: Number(m.num_segments ?? 1) }]);
+  }
+  const windows = [...bySender].map(([sender, sends]) => ({ sender, worst: worstSecond(sends), rate: rates[sender] ?? rates.default }));
+  const limits = [...new Set(windows.map((w) => `≤ ${w.rate}`))].join(", ");
+  return {
+    windows,
+    row: check("no sender above its rate in any second (own oracle)", `${limits || `≤ ${rates.default}`}/s`, windows.filter((w) => w.worst > w.rate).map((w) => `${w.sender}: ${w.worst} in a second`), windows.map((w) => w.worst).join(" ")),
+  };
+}
