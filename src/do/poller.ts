@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { OutboundItem } from "../adapters/cxone/schemas";
 import { database } from "../adapters/db/client";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
+import { outboundByCxoneId } from "../adapters/db/outbound";
 import { requireConfig } from "../config";
 import { acceptDeps, cxoneFor, refuseOutbound } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
@@ -86,11 +87,20 @@ export class PollerDO extends DurableObject<Env> {
     this.last = result;
   }
 
-  /** An item the bridge cannot send: a dead letter, and FAILED to CXone when it has an id. */
+  /**
+   * An item the bridge cannot send: a dead letter, and FAILED to CXone when it has an id. An id the
+   * bridge already has (a reply it took, sent or refused before) is only logged: that message has
+   * its own state and receipts, which a malformed copy must not touch.
+   */
   private async invalidItem(raw: unknown, reason: string, cursor: string | null): Promise<void> {
     const id = typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string" ? (raw as { id: string }).id : undefined;
+    const db = database(this.env.DB);
+    if (id !== undefined && (await outboundByCxoneId(db, id))) {
+      log("warn", "poll.invalid_item", { cxoneMessageId: id, reason: `${reason} (a copy of a reply already taken: left as it is)` });
+      return;
+    }
     log("warn", "poll.invalid_item", { cxoneMessageId: id ?? null, reason });
-    await recordDeadLetter(database(this.env.DB), { kind: "outbound", ref: id ?? `poll:${cursor ?? "start"}:${reason.slice(0, 40)}`, reason: `invalid item: ${reason}`, attempts: 0 });
+    await recordDeadLetter(db, { kind: "outbound", ref: id ?? `poll:${cursor ?? "start"}:${reason.slice(0, 40)}`, reason: `invalid item: ${reason}`, attempts: 0 });
     if (id) await refuseOutbound(this.env, requireConfig(this.env), id, "INVALID_MESSAGE", `invalid message: ${reason}`);
   }
 }

@@ -73,6 +73,8 @@ describe("a refusal that comes late", () => {
     expect(polled.invalid).toBeGreaterThanOrEqual(1);
     expect(await state(item.id)).toEqual({ state: "settled", twilio_status: "delivered" });
     expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
+    // Nor files a dead letter for it: there is nothing an operator could retry.
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE ref = ?").bind(item.id).first<{ n: number }>()).toEqual({ n: 0 });
   });
 
   it("still fails and reports an invalid item the bridge never saw", async () => {
