@@ -67,10 +67,16 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
   /** MessageSid → why the bridge refused its webhook; idempotency key → why it refused the alert. */
   const refusedTexts = new Map();
   const refusedAlerts = new Map();
+  /**
+   * Replies that reached the bridge's queue only after a later reply of their conversation was
+   * handed over (a push the bridge did not take, a poll that was late): they may rightly go after it.
+   */
+  const late = new Set();
 
   return {
     refusedTexts,
     refusedAlerts,
+    late,
 
     /** Twilio's webhook, signed by the emulator; the same MessageSid until the bridge says 200. False if refused. */
     async text(from, to, body, sid, extra = {}) {
@@ -117,6 +123,20 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
       const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
       await res?.arrayBuffer();
       return res?.ok ?? false;
+    },
+
+    /**
+     * Whether an agent reply is in its sender's queue — the only place the bridge can order it.
+     * Known in D1 is not enough: a Worker restarting between the claim and the enqueue leaves a
+     * reply claimed but unqueued until the poll brings it again.
+     */
+    async queued(id) {
+      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
+      if (!res?.ok) {
+        await res?.arrayBuffer();
+        return false;
+      }
+      return (await res.json()).queue != null;
     },
     batch: (id) => json(`${bridgeUrl}/v1/proactive/batches/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${tokens.API_TOKEN}` }, signal }),
     optOuts: (phone) => json(`${bridgeUrl}/admin/opt-outs/${encodeURIComponent(phone)}`, admin),
@@ -166,7 +186,8 @@ export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs
       const r = t.replies[i];
       if (unseen) {
         const until = Date.now() + waitMs;
-        while (!(await d.known(unseen)) && Date.now() < until) await sleep(500, signal);
+        while (!(await d.queued(unseen)) && Date.now() < until) await sleep(500, signal);
+        if (!(await d.queued(unseen))) d.late.add(unseen);
       }
       if (r.reverse === "earlier") {
         // The pair: the later-created reply pushed first, the earlier one 40 ms after it.
@@ -175,6 +196,7 @@ export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs
         const pushed = d.reply(conversationId, later.id, later.body, true, new Date(now).toISOString());
         await sleep(40, signal);
         const [laterOk, earlierOk] = await Promise.all([pushed, d.reply(conversationId, r.id, r.body, true, new Date(now - 1_000).toISOString())]);
+        if (!earlierOk) d.late.add(r.id);
         unseen = !laterOk ? later.id : !earlierOk ? r.id : undefined;
         onReply((done += 2));
       } else {

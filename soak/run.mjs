@@ -179,7 +179,7 @@ async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal,
   const unanswered = new Set((await answerAlerts(d, plan.answers, deadline, signal)).map((a) => a.sid));
   const skippedIds = new Set(skipped.map((r) => r.id));
   const relisted = await relistInvalid(d, plan.threads.flatMap((t) => t.replies.filter((r) => r.relistInvalid && !skippedIds.has(r.id))), deadline, signal);
-  const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, skippedReplies: skippedIds, unanswered, restartWindows: restart.windows };
+  const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, skippedReplies: skippedIds, late: d.late, unanswered, restartWindows: restart.windows };
   const snapshot = async () => {
     const [conversations, reports, sent, feed] = await Promise.all([d.conversations(), d.reports(), d.sent(), d.feed()]);
     return { ...known, conversations, reports, sent, feed };

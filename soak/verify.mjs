@@ -82,7 +82,7 @@ export function verify(plan, state) {
   rows.push(identity("proactive alerts' identity (to, Messaging Service, providerMessageId)", alerts));
   rows.push(sequences("report sequence: agent replies", replies));
   rows.push(sequences("report sequence: proactive alerts", alerts));
-  rows.push(replyOrder(replies));
+  rows.push(replyOrder(replies, state.late ?? new Set()));
   rows.push(suppression(plan, state));
   const bodies = new Set([...replies, ...alerts].map((m) => m.body));
   rows.push(check("no SMS the soak did not ask for", "0", state.sent.filter((m) => !bodies.has(m.body)).map((m) => `${m.sid} to ${m.to}`)));

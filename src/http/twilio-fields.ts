@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { E164_RULE, isBusinessNumber, isE164 } from "../domain/compliance/e164";
+import { AppError } from "../errors";
 import { log } from "../log";
 import { parseOr400 } from "./validate";
 
@@ -30,8 +31,17 @@ const InboundIdentity = z.object({
   To: once().refine(isBusinessNumber, "must be an E.164 number or a short code"),
 });
 
+/**
+ * MessageSid, From and To, or a 400 — and a loud line: Twilio does not retry a 4xx, so this text
+ * is lost, and an operator must hear of it (the message names the fields, never their values).
+ */
 export function inboundIdentity(fields: Fields) {
-  return parseOr400(InboundIdentity, fields);
+  try {
+    return parseOr400(InboundIdentity, fields);
+  } catch (err) {
+    log("error", "inbound.refused", { reason: err instanceof AppError ? err.publicMessage : String(err) });
+    throw err;
+  }
 }
 
 /**

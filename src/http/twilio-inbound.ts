@@ -11,7 +11,7 @@ import { emptyTwiml, twilioBodyLimit, verifyTwilioWebhook } from "./twilio-webho
 
 /** Twilio sends at most 10 media items per message. */
 const MAX_MEDIA = 10;
-const mediaUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const mediaUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2_048, "longer than 2,048 characters");
 
 /**
  * MediaUrl0…9 with their content types. NumMedia is a hint: every well-formed URL that is there is

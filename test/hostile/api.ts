@@ -82,22 +82,92 @@ export interface ParamRoute {
   method: string;
   path: (param: string, query: string) => string;
   token: string;
-  /** Every answer the route may give to a hostile parameter; a 2xx among them means some are valid. */
-  statuses: readonly number[];
+  /** What the route must answer for this parameter and query: a valid one gets its 2xx. */
+  expected: (param: string, query: string) => number;
   /** Tables a 2xx may change. */
   mayWrite: readonly string[];
 }
 
+const E164 = /^\+[1-9]\d{6,14}$/;
+/** SPEC §5 "Addresses": a sender is an E.164 number, a short code (3–8 digits) or an MG SID. */
+export const isSender = (v: string) => E164.test(v) || /^\d{3,8}$/.test(v) || /^MG[0-9a-fA-F]{32}$/.test(v);
+
+/** The path parameter between `prefix` and `suffix`, as the router hands it over: percent-decoded. */
+export function paramOf(path: string, prefix: string, suffix = ""): string {
+  const pathname = new URL(`${B.PUBLIC_BASE_URL}${path}`).pathname;
+  const raw = pathname.slice(prefix.length, pathname.length - suffix.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+/** The first value of a query parameter, decoded as a form would be (null when absent). */
+const queryOf = (query: string, key: string) => new URL(`${B.PUBLIC_BASE_URL}/${query}`).searchParams.get(key);
+/** What z.coerce.number().int() with these bounds takes. */
+const intIn = (v: string, min: number, max: number) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= min && n <= max;
+};
+
+const optOut = (p: string, q = "") => `/admin/opt-outs/${p}${q}`;
+
+/**
+ * What PUT /admin/opt-outs/:phone must answer: 413 over 4 KB; 400 unless the phone is E.164 and
+ * the body is blank or a JSON object with at most `business` (`*` or a sender); else 200 with
+ * the opt-out it stores.
+ */
+export function putOptOut(p: string, raw: string | Uint8Array): { status: 200; phone: string; business: string } | { status: 400 | 413 } {
+  const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
+  if (bytes.length > 4 * 1024) return { status: 413 };
+  const phone = paramOf(optOut(p), "/admin/opt-outs/");
+  if (!E164.test(phone)) return { status: 400 };
+  const text = new TextDecoder().decode(bytes);
+  let body: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { status: 400 };
+    }
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== "business")) return { status: 400 };
+  const business = Object.hasOwn(body, "business") ? (body as { business: unknown }).business : "*";
+  if (typeof business !== "string" || !(business === "*" || isSender(business))) return { status: 400 };
+  return { status: 200, phone, business };
+}
+const retry = (p: string) => `/admin/dead-letters/${p}/retry`;
+const sender = (p: string) => `/admin/senders/${p}`;
+
 /** Routes taking a path parameter or query; with nothing stored, a lookup can only miss. */
 export const PARAM_ROUTES: ParamRoute[] = [
-  { method: "GET", path: (p) => `/admin/messages/${p}`, token: B.ADMIN_TOKEN, statuses: [404], mayWrite: [] },
-  { method: "GET", path: (p) => `/admin/conversations/${p}`, token: B.ADMIN_TOKEN, statuses: [404], mayWrite: [] },
-  { method: "GET", path: (_, q) => `/admin/dead-letters${q}`, token: B.ADMIN_TOKEN, statuses: [200, 400], mayWrite: [] },
-  { method: "POST", path: (p) => `/admin/dead-letters/${p}/retry`, token: B.ADMIN_TOKEN, statuses: [400, 404], mayWrite: [] },
-  { method: "GET", path: (p) => `/admin/opt-outs/${p}`, token: B.ADMIN_TOKEN, statuses: [200, 400], mayWrite: [] },
-  { method: "DELETE", path: (p, q) => `/admin/opt-outs/${p}${q}`, token: B.ADMIN_TOKEN, statuses: [200, 400], mayWrite: ["opt_outs"] },
-  { method: "GET", path: (p) => `/admin/senders/${p}`, token: B.ADMIN_TOKEN, statuses: [200, 400], mayWrite: [] },
-  { method: "GET", path: (p) => `/v1/proactive/batches/${p}`, token: B.API_TOKEN, statuses: [404], mayWrite: [] },
+  { method: "GET", path: (p) => `/admin/messages/${p}`, token: B.ADMIN_TOKEN, expected: () => 404, mayWrite: [] },
+  { method: "GET", path: (p) => `/admin/conversations/${p}`, token: B.ADMIN_TOKEN, expected: () => 404, mayWrite: [] },
+  {
+    method: "GET",
+    path: (_, q) => `/admin/dead-letters${q}`,
+    token: B.ADMIN_TOKEN,
+    expected: (_, q) => {
+      const limit = queryOf(q, "limit");
+      return limit === null || intIn(limit, 1, 500) ? 200 : 400;
+    },
+    mayWrite: [],
+  },
+  { method: "POST", path: retry, token: B.ADMIN_TOKEN, expected: (p) => (intIn(paramOf(retry(p), "/admin/dead-letters/", "/retry"), 1, Number.MAX_SAFE_INTEGER) ? 404 : 400), mayWrite: [] },
+  { method: "GET", path: (p) => optOut(p), token: B.ADMIN_TOKEN, expected: (p) => (E164.test(paramOf(optOut(p), "/admin/opt-outs/")) ? 200 : 400), mayWrite: [] },
+  {
+    method: "DELETE",
+    path: optOut,
+    token: B.ADMIN_TOKEN,
+    expected: (p, q) => {
+      const business = queryOf(q, "business");
+      return E164.test(paramOf(optOut(p), "/admin/opt-outs/")) && (business === null || business === "*" || isSender(business)) ? 200 : 400;
+    },
+    // Taking a customer off the list is a consent change too (SPEC §5), recorded even when nothing was listed.
+    mayWrite: ["opt_outs", "consent_changes"],
+  },
+  { method: "GET", path: sender, token: B.ADMIN_TOKEN, expected: (p) => (isSender(paramOf(sender(p), "/admin/senders/")) ? 200 : 400), mayWrite: [] },
+  { method: "GET", path: (p) => `/v1/proactive/batches/${p}`, token: B.API_TOKEN, expected: () => 404, mayWrite: [] },
 ];
 
 /** Every admin route (SPEC §3), for the token check. */

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { isE164 } from "../../src/domain/compliance/e164";
 
 const charOf = (chars: string) => fc.constantFrom(...chars);
-const digits = (min: number, max: number) => fc.string({ unit: charOf("0123456789"), minLength: min, maxLength: max });
+export const digits = (min: number, max: number) => fc.string({ unit: charOf("0123456789"), minLength: min, maxLength: max });
 export const hex = (n: number) => fc.string({ unit: charOf("0123456789abcdef"), minLength: n, maxLength: n });
 
 /** ASCII only: workerd accepts Latin-1 header values but prints a warning for each non-ASCII one. */

@@ -40,6 +40,18 @@ export function useHostileHarness(): void {
   afterEach(() => vi.restoreAllMocks());
 }
 
+/**
+ * Lets an origin answer through `handle` (an emulator) instead of the 503 above — for properties
+ * where a request may rightly be taken and delivered — still counting every call. Use it inside a
+ * test, after the harness's beforeEach: the handler added last is asked first.
+ */
+export function serveCounted(origin: string, handle: (request: Request) => Response | Promise<Response>) {
+  return http.all(`${origin}/*`, ({ request }) => {
+    upstreamCalls += 1;
+    return handle(request as unknown as Request);
+  });
+}
+
 let tables: Promise<string[]> | undefined;
 
 // sqlite_sequence stays in: an insert later deleted again still leaves its trace there.

@@ -3,7 +3,7 @@ import { parseForm, signRequest } from "../../src/adapters/twilio/signature";
 import { sha256Hex } from "../../src/crypto";
 import { TWILIO_STATUSES } from "../../src/domain/status";
 import { TEST_BINDINGS as B } from "../support/bindings";
-import { anyText, asJson, drop, e164, formText, formType, headerText, notAString, notE164, notMatching, query, sid, tooLong, validPairs, type Pairs, type Template } from "./arbitraries";
+import { anyText, asJson, digits, e164, formText, formType, headerText, notAString, notE164, notMatching, query, sid, tooLong, validPairs, type Pairs, type Template } from "./arbitraries";
 
 export const BASE = B.PUBLIC_BASE_URL;
 export const TOKEN = B.TWILIO_AUTH_TOKEN;
@@ -11,15 +11,38 @@ export const ROUTES = ["/twilio/inbound", "/twilio/status"] as const;
 export type Route = (typeof ROUTES)[number];
 export const route = fc.constantFrom(...ROUTES);
 export const otherRoute = (r: Route): Route => (r === "/twilio/inbound" ? "/twilio/status" : "/twilio/inbound");
-/** Every field either webhook reads, as keys for random bodies. */
-export const FIELDS = ["MessageSid", "AccountSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "NumSegments", "MessagingServiceSid", "OptOutType", "MessageStatus", "ErrorCode"];
+/** Every field Twilio posts to either webhook, as keys for random bodies. */
+export const FIELDS = [
+  "MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "MessagingServiceSid", "From", "To", "Body", "NumMedia", "NumSegments", "MediaUrl0",
+  "MediaContentType0", "OptOutType", "FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip", "ToCountry", "SmsStatus",
+  "ApiVersion", "MessageStatus", "ErrorCode",
+];
 
-const messageSid = fc.oneof(drop, notMatching(/^(SM|MM)[0-9a-fA-F]{32}$/, ["SM123", `SM${"g".repeat(32)}`, `XX${"0".repeat(32)}`, `SM${"0".repeat(33)}`]));
-const otherAccount = fc.oneof(drop, sid("AC"), anyText()).filter((v) => v !== B.TWILIO_ACCOUNT_SID);
-// "received" and friends are valid statuses the bridge ignores (200): not a way to break a callback.
-const STATUSES = new Set<string>([...TWILIO_STATUSES, "receiving", "received", "partially_delivered"]);
+/** Far over any field's size, still well under the 64 KB request limit alone. */
+const oversized = fc.constantFrom("x".repeat(5_000), "é".repeat(2_500), "9".repeat(5_000));
+const blank = fc.constantFrom(undefined, "");
+const messageSid = fc.oneof(
+  blank,
+  sid("SM"),
+  sid("MM"),
+  oversized,
+  notMatching(/^(SM|MM)[0-9a-fA-F]{32}$/, ["SM123", `SM${"g".repeat(32)}`, `XX${"0".repeat(32)}`, `SM${"0".repeat(33)}`, `MG${"0".repeat(32)}`]),
+);
+const account = fc.oneof(blank, fc.constant(B.TWILIO_ACCOUNT_SID), fc.constant(B.TWILIO_ACCOUNT_SID.toUpperCase()), sid("AC"), anyText(), oversized);
+/** Customers: E.164 with 7 digits too (+290 …); the rest never is. */
+const customer = fc.oneof(blank, e164, fc.constantFrom("+2901234", "+123456"), notE164, oversized);
+/** The business side: E.164 or a short code (3–8 digits), and near misses of both. */
+const business = fc.oneof(blank, fc.constant(B.TWILIO_FROM_NUMBER), digits(1, 12), notE164, oversized);
+/** A field the bridge does not read, or reads only as a hint: anything goes. */
+const anything = fc.oneof(blank, anyText(), oversized);
+const statuses = fc.constantFrom(...TWILIO_STATUSES, "receiving", "received", "partially_delivered");
 
-/** Form fields of a webhook the bridge accepts, and per field values it must refuse. */
+/**
+ * A webhook the bridge takes (`valid`), and per field values of every kind — empty, missing,
+ * oversized, of the wrong shape, and valid ones too (`breakers`, as `broken` calls them): under
+ * SPEC §3 only MessageSid/From/To (inbound), MessageSid (status) and AccountSid can get a signed
+ * webhook refused, so what a generated form must get is worked out by `expectedStatus`.
+ */
 export const TEMPLATES: Record<Route, Template> = {
   "/twilio/inbound": {
     valid: {
@@ -33,31 +56,127 @@ export const TEMPLATES: Record<Route, Template> = {
     },
     breakers: {
       MessageSid: messageSid,
-      AccountSid: otherAccount,
-      From: fc.oneof(drop, notE164),
-      To: fc.oneof(drop, notE164),
-      Body: tooLong(1600),
-      NumMedia: fc.constantFrom("lots", "-1", "11", "1.5", "NaN"),
-      NumSegments: fc.constantFrom("0", "51", "x"),
+      AccountSid: account,
+      From: customer,
+      To: business,
+      Body: fc.oneof(anything, tooLong(1600)),
+      NumMedia: fc.oneof(blank, fc.constantFrom("0", "1", "10", "lots", "-1", "11", "1.5", "NaN"), oversized),
+      NumSegments: fc.oneof(blank, fc.constantFrom("1", "2", "0", "51", "x", "-1"), oversized),
+      MediaUrl0: fc.oneof(blank, fc.constantFrom("https://media.example.com/a.jpg", "javascript:alert(1)", "ftp://x.test/a"), anyText(), oversized),
+      MediaContentType0: fc.oneof(anything, fc.constant("image/jpeg")),
+      MessagingServiceSid: fc.oneof(anything, sid("MG"), fc.constantFrom("XX", `MG${"0".repeat(33)}`)),
+      OptOutType: fc.oneof(anything, fc.constantFrom("STOP", "START", "HELP", "stop", "MAYBE")),
+      ...Object.fromEntries(["SmsSid", "SmsMessageSid", "FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip", "ToCountry", "SmsStatus", "ApiVersion"].map((f) => [f, anything])),
     },
   },
   "/twilio/status": {
     valid: { MessageSid: sid("SM"), AccountSid: fc.constant(B.TWILIO_ACCOUNT_SID), MessageStatus: fc.constantFrom(...TWILIO_STATUSES), ErrorCode: fc.constantFrom("30003", "0") },
     breakers: {
       MessageSid: messageSid,
-      AccountSid: otherAccount,
-      MessageStatus: fc.oneof(drop, fc.constantFrom("DELIVERED", "delivered ", "deliver", "", "__proto__"), anyText()).filter((s) => s === undefined || !STATUSES.has(s)),
-      ErrorCode: fc.constantFrom("", "x", "1234567", "-1", "1.0"),
+      AccountSid: account,
+      MessageStatus: fc.oneof(blank, statuses, fc.constantFrom("DELIVERED", "delivered ", "deliver", "__proto__"), anyText(), oversized),
+      ErrorCode: fc.oneof(blank, fc.constantFrom("30003", "x", "1234567", "-1", "1.0"), oversized),
+      ...Object.fromEntries(["SmsSid", "SmsStatus", "To", "From", "MessagingServiceSid", "ApiVersion"].map((f) => [f, anything])),
     },
   },
 };
 
 // JSON carries types a form cannot; the bridge stringifies numbers and booleans and drops objects.
-const typed = { MessageSid: notAString, AccountSid: notAString, From: notAString, To: notAString, MessageStatus: notAString };
+const typed = { MessageSid: notAString, AccountSid: notAString, From: notAString, To: notAString, MessageStatus: notAString, Body: notAString, NumMedia: notAString };
 export const JSON_TEMPLATES: Record<Route, Template> = {
   "/twilio/inbound": asJson(TEMPLATES["/twilio/inbound"], typed),
   "/twilio/status": asJson(TEMPLATES["/twilio/status"], typed),
 };
+
+/** The fields of a webhook as the bridge reads them: name → every value given. */
+export type Values = (name: string) => readonly string[];
+
+const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+const SHORT_CODE = /^\d{3,8}$/;
+/** Empty means absent (SPEC §3): the one non-empty value, if there is exactly one. */
+export const single = (values: readonly string[]) => {
+  const present = values.filter((v) => v !== "");
+  return present.length === 1 ? present[0] : undefined;
+};
+
+/**
+ * SPEC §3, for a correctly signed webhook: 403 unless AccountSid is exactly ours (once); else 400
+ * when MessageSid (and, inbound, From — E.164 — and To — E.164 or a short code) is missing,
+ * repeated or malformed; else 200, whatever the other fields hold.
+ */
+export function verdict(r: Route, values: Values): 200 | 400 | 403 {
+  const accountSid = values("AccountSid");
+  if (accountSid.length !== 1 || accountSid[0] !== B.TWILIO_ACCOUNT_SID) return 403;
+  const ok = (name: string, rule: (v: string) => boolean) => {
+    const v = single(values(name));
+    return v !== undefined && rule(v);
+  };
+  if (!ok("MessageSid", (v) => SID.test(v))) return 400;
+  if (r === "/twilio/inbound" && !(ok("From", (v) => E164.test(v)) && ok("To", (v) => E164.test(v) || SHORT_CODE.test(v)))) return 400;
+  return 200;
+}
+
+/** What a signed form body must get: 413 over the 64 KB limit, else the verdict on its fields. */
+export function formStatus(r: Route, raw: string): 200 | 400 | 403 | 413 {
+  if (new TextEncoder().encode(raw).length > 64 * 1024) return 413;
+  return verdict(r, formValues(raw));
+}
+
+/**
+ * What a JSON body under a matching bodySHA256 must get: 400 unless it is a JSON object, else the
+ * verdict on its fields as the bridge reads JSON (strings as they are, numbers and booleans as
+ * text, arrays of strings as repeated values; anything else is no value). AccountSid must be the
+ * string itself.
+ */
+export function jsonStatus(r: Route, raw: string): 200 | 400 | 403 | 413 {
+  if (new TextEncoder().encode(raw).length > 64 * 1024) return 413;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return 400;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return 400;
+  const account = (parsed as Record<string, unknown>).AccountSid;
+  if (!Object.hasOwn(parsed, "AccountSid") || typeof account !== "string" || account !== B.TWILIO_ACCOUNT_SID) return 403;
+  return verdict(r, jsonValues(parsed));
+}
+
+/** The fields of a parsed JSON object as the bridge reads them (see jsonStatus). */
+export function jsonValues(parsed: object): Values {
+  const fields = new Map<string, unknown>(Object.entries(parsed));
+  return (name) => {
+    const v = fields.get(name);
+    if (typeof v === "string") return [v];
+    if (typeof v === "number" || typeof v === "boolean") return [String(v)];
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+    return [];
+  };
+}
+
+/** The fields of a form body, every value of a repeated name. */
+export function formValues(raw: string): Values {
+  const form = new URLSearchParams(raw);
+  return (name) => form.getAll(name);
+}
+
+/**
+ * Gives every MessageSid-shaped value a fresh SID of the same shape, so that no generated webhook
+ * (fast-check likes "SM000…0") repeats one an earlier run already stored: a repeat is a duplicate,
+ * another subject. Works on form and JSON text alike.
+ */
+export function freshSids(raw: string): string {
+  const seen = new Map<string, string>();
+  return raw.replace(/(SM|MM)[0-9a-fA-F]{32}/g, (old, prefix: string) => {
+    let next = seen.get(old);
+    if (!next) {
+      next = prefix + [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      seen.set(old, next);
+    }
+    return next;
+  });
+}
 
 export const signForm = (token: string, url: string, raw: string) => signRequest(token, url, parseForm(raw));
 /** A JSON webhook is signed over its URL alone, which carries the body's hash (no fields). */

@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
@@ -126,6 +125,11 @@ describe("threading an inbound SMS into the customer's one conversation", () => 
     const armed = await thread(customer).status();
     expect(armed.pending + (armed.conversationId ? 1 : 0)).toBeGreaterThan(0);
     await expect.poll(() => emu.cxone.conversationsOf(customer)[0]?.messages.length ?? 0, { timeout: 5_000 }).toBe(1);
-    expect(env.DB).toBeDefined();
+    // …and recorded it as delivered into that conversation, with nothing left to do.
+    const conversationId = emu.cxone.conversationsOf(customer)[0]!.id;
+    await expect
+      .poll(() => d1Count("SELECT COUNT(*) AS n FROM messages WHERE customer = ? AND state = 'delivered' AND conversation_id = ?", customer, conversationId), { timeout: 5_000 })
+      .toBe(1);
+    expect(await thread(customer).status()).toMatchObject({ pending: 0, dead: 0, conversationId });
   });
 });

@@ -64,12 +64,10 @@ describe("an agent reply reaches the customer exactly once", () => {
     const before = emu.twilio.messages().length;
     const from = senderNumber();
     const items = Array.from({ length: 120 }, () => outboundItem({ from }));
-    const sizes: number[] = [];
     for (const item of items) await emu.cxone.agentReply({ ...item, conversationId: item.conversationId });
     const result = await tick();
     expect(result.items).toBe(120);
     expect(result.pages).toBe(3);
-    sizes.push(result.items);
     const cursor = await env.POLLER.getByName("poller").cursor();
     expect(cursor).toBeTruthy();
     await settle(from);

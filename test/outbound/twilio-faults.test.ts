@@ -1,5 +1,4 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
@@ -109,8 +108,9 @@ describe("Twilio failing while the bridge sends", () => {
     await push(next);
     await settle(from);
     expect(emu.cxone.state.reports.get(next.id)?.map((r) => r.body.deliveryReceipt.errorCode)).toEqual(["OPTED_OUT"]);
-    expect(emu.twilio.faults.fired).toEqual({});
-    expect(env.DB).toBeDefined();
+    // Refused before it reached Twilio: never queued for sending, recorded as failed OPTED_OUT without a MessageSid.
+    expect(await sender(from).inspect(next.id)).toBeUndefined();
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'failed' AND error_code = 'OPTED_OUT' AND message_sid IS NULL", next.id)).toBe(1);
   });
 
   it("reports a message Twilio refuses (400 21211) as FAILED with Twilio's code, once", async () => {

@@ -144,8 +144,10 @@ describe("POST /v1/proactive", () => {
     expect(new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(sendAt)).toBe("08:00");
     expect(emu.cxone.conversationsOf(to)).toHaveLength(1);
     await settle(FAST);
-    const [sms] = emu.twilio.messages().filter((m) => m.to === to);
-    expect(sms).toBeDefined();
+    // One SMS, the alert itself (the dispatch log below says when it left).
+    const sms = emu.twilio.messages().filter((m) => m.to === to);
+    expect(sms).toHaveLength(1);
+    expect(sms[0]).toMatchObject({ body: "fraud alert", from: FAST });
     const log = await sender(FAST).dispatchLog();
     expect(log.find((l) => l.id === answer.messageId)!.at).toBeGreaterThanOrEqual(sendAt.getTime());
   });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, postTwilio } from "../support/inbound";
@@ -93,10 +93,26 @@ describe("Twilio status callbacks", () => {
     expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ? AND matched = 0", unknown)).toBe(1);
   });
 
-  it("answers a callback with a bad status with 400", async () => {
-    const res = await postTwilio("/twilio/status", { MessageSid: `SM${"cd".repeat(16)}`, MessageStatus: "exploded", AccountSid: B.TWILIO_ACCOUNT_SID });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ message: expect.stringContaining("MessageStatus") });
+  it("answers a callback with a bad status with 200, logs it as unusable and applies nothing", async () => {
+    const { item, sid } = await sent();
+    const before = await twilioStatus(sid);
+    const events0 = await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ?", sid);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const res = await postTwilio("/twilio/status", { MessageSid: sid, MessageStatus: "exploded", AccountSid: B.TWILIO_ACCOUNT_SID });
+    const events = warn.mock.calls.flatMap(([line]) => {
+      try {
+        return [JSON.parse(String(line)) as { event: string; messageSid?: string }];
+      } catch {
+        return [];
+      }
+    });
+    warn.mockRestore();
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("<Response></Response>");
+    expect(events).toContainEqual(expect.objectContaining({ event: "status.unusable", messageSid: sid }));
+    expect(await twilioStatus(sid)).toEqual(before);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ?", sid)).toBe(events0);
+    expect(reports(item.id)).toEqual([["SENT", null]]);
   });
 
   it("sends once more after a carrier filtering error (30008), through the bucket, then fails", async () => {
