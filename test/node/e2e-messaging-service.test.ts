@@ -40,6 +40,13 @@ const reportsOf = async (id: string) => ((await json<Record<string, { body: { st
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 
+/** The customer's conversation, once their first text is in it. */
+const firstConversation = async (customer: string) =>
+  (await until("the conversation", async () => {
+    const found = await conversationsOf(customer);
+    return found[0]?.messages.length ? found : undefined;
+  }))[0]!;
+
 /** Fields Twilio posts empty when it has no value for them. */
 const EMPTY = { NumSegments: "", FromZip: "", FromCity: "", OptOutType: "" };
 
@@ -77,24 +84,18 @@ describe("a Messaging Service-only deployment under wrangler dev", () => {
   it("takes a text whose optional fields Twilio left empty, and threads it", async () => {
     const customer = phone();
     expect(await text(customer, "Hi, is anyone there?", EMPTY)).toBe(200);
-    const [conversation] = await until("the conversation", async () => {
-      const found = await conversationsOf(customer);
-      return found[0]?.messages.length ? found : undefined;
-    });
-    expect(conversation!.messages.map((m) => m.text)).toEqual(["Hi, is anyone there?"]);
+    const conversation = await firstConversation(customer);
+    expect(conversation.messages.map((m) => m.text)).toEqual(["Hi, is anyone there?"]);
   });
 
   it("sends replies pushed against createdTime order in that order, on the real clock", async () => {
     const customer = phone();
     expect(await text(customer, "Hi, where is my parcel?")).toBe(200);
-    const [conversation] = await until("the conversation", async () => {
-      const found = await conversationsOf(customer);
-      return found[0]?.messages.length ? found : undefined;
-    });
+    const conversation = await firstConversation(customer);
     const now = Date.now();
-    const b = await pushReply(conversation!.id, customer, "B: it left the depot", new Date(now).toISOString());
+    const b = await pushReply(conversation.id, customer, "B: it left the depot", new Date(now).toISOString());
     await new Promise((r) => setTimeout(r, 40));
-    const a = await pushReply(conversation!.id, customer, "A: let me check", new Date(now - 1_000).toISOString());
+    const a = await pushReply(conversation.id, customer, "A: let me check", new Date(now - 1_000).toISOString());
     // Real time, nobody driving the alarms: both go out, A first, through the service.
     const sms = await until("both replies", async () => {
       const got = await sentTo(customer);
@@ -150,13 +151,10 @@ describe("a Messaging Service-only deployment under wrangler dev", () => {
   it("sends one SMS when Twilio commits a send only after the bridge stopped waiting", async () => {
     const customer = phone();
     expect(await text(customer, "Can you call me?")).toBe(200);
-    const [conversation] = await until("the conversation", async () => {
-      const found = await conversationsOf(customer);
-      return found[0]?.messages.length ? found : undefined;
-    });
+    const conversation = await firstConversation(customer);
     // Twilio answers after 3.5 s; the bridge waits 2 s, then asks, and asks again after the grace.
     await post(`${stack.twilioUrl}/_emu/faults`, { rules: [{ method: "POST", path: "/Messages\\.json$", kind: "slow_commit", delayMs: 3_500, times: 1 }] });
-    const id = await pushReply(conversation!.id, customer, "Calling you in five minutes", new Date().toISOString());
+    const id = await pushReply(conversation.id, customer, "Calling you in five minutes", new Date().toISOString());
     const reports = await until("the SENT report", async () => ((await reportsOf(id)).length > 0 ? reportsOf(id) : undefined), 20_000);
     // Past the grace and a retry's worth more: still one SMS.
     await new Promise((r) => setTimeout(r, GRACE_MS + 2_000));

@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { nextTryAt } from "./backoff-sql";
 import type { Db } from "./client";
 import { messages } from "./schema";
 
@@ -22,7 +23,7 @@ export async function claimChecks(db: Db, now: number, states: ("received" | "qu
   const rows = await db
     .update(messages)
     .set({
-      checkAt: sql`${now} + min(${CHECK_CAP_MS}, ${baseMs} * (1 << min(${messages.checkAttempts}, 20)))`,
+      checkAt: nextTryAt(now, messages.checkAttempts, baseMs, CHECK_CAP_MS),
       checkAttempts: sql`${messages.checkAttempts} + 1`,
     })
     .where(inArray(messages.id, due))

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { TwilioStatus } from "../../domain/status";
+import { nextTryAt } from "./backoff-sql";
 import type { Db } from "./client";
 import { messages, statusEvents } from "./schema";
 
@@ -70,7 +71,7 @@ export async function claimOrphans(db: Db, now: number, limit = 100) {
   const rows = await db
     .update(statusEvents)
     .set({
-      nextCheckAt: sql`${now} + min(${ORPHAN_CAP_MS}, ${ORPHAN_BASE_MS} * (1 << min(${statusEvents.checkAttempts}, 20)))`,
+      nextCheckAt: nextTryAt(now, statusEvents.checkAttempts, ORPHAN_BASE_MS, ORPHAN_CAP_MS),
       checkAttempts: sql`${statusEvents.checkAttempts} + 1`,
     })
     .where(inArray(statusEvents.id, due))
