@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
-import { TEST_BINDINGS } from "./test/support/bindings.ts";
+import { DFO_BINDINGS, TEST_BINDINGS } from "./test/support/bindings.ts";
 
 // Miniflare keeps the tests' D1 and Durable Object files under the temp dir; in memory (tmpfs)
 // the thousands of small synced writes of the batch and soak tests cost a fraction.
@@ -9,28 +9,24 @@ if (!process.env.TMPDIR && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/sh
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  /** Everything that runs inside workerd: real D1, Durable Objects and alarms; only the outbound
+   * HTTP to Twilio/CXone is intercepted (and answered by the emulators). */
+  const workerd = (name: string, bindings: Record<string, string>, include: string[], exclude: string[]) => ({
+    plugins: [
+      cloudflareTest({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { ...bindings, TEST_MIGRATIONS: migrations } },
+      }),
+    ],
+    test: { name, include, exclude, setupFiles: ["./test/support/setup.ts"], globalSetup: ["./test/support/global-setup.ts"], testTimeout: 20_000 },
+  });
   return {
     test: {
       projects: [
-        {
-          // Everything that runs inside workerd: real D1, Durable Objects and alarms; only the
-          // outbound HTTP to Twilio/CXone is intercepted (and answered by the emulators).
-          plugins: [
-            cloudflareTest({
-              main: "./src/index.ts",
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: migrations } },
-            }),
-          ],
-          test: {
-            name: "workers",
-            include: ["test/**/*.test.ts"],
-            exclude: ["test/node/**"],
-            setupFiles: ["./test/support/setup.ts"],
-            globalSetup: ["./test/support/global-setup.ts"],
-            testTimeout: 20_000,
-          },
-        },
+        workerd("workers", TEST_BINDINGS, ["test/**/*.test.ts"], ["test/node/**", "test/dfo/**"]),
+        // The same runtime with the objects in DFO mode (SPEC §8): their env is the binding's.
+        workerd("workers-dfo", DFO_BINDINGS, ["test/dfo/**/*.test.ts"], []),
         {
           // Node-side checks: the official `twilio` package and real HTTP against `wrangler dev`.
           test: {

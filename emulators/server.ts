@@ -2,10 +2,13 @@
  * Runs the Twilio and CXone emulators as local HTTP servers for `npm run dev`, the demo, the
  * soak and the benchmarks. Settings come from the environment, falling back to .dev.vars so
  * that the emulators and the bridge agree on credentials without anyone copying them around.
+ * CXONE_API_MODE=dfo serves CXone's Digital First Omnichannel side (SPEC §8) on the CXone port
+ * instead of Open Messaging.
  */
 import { serve } from "@hono/node-server";
 import { existsSync, readFileSync } from "node:fs";
 import { createCxoneEmulator } from "./cxone/app";
+import { createDfoEmulator } from "./dfo/app";
 import { FaultRule } from "./faults";
 import { seededRandom } from "./random.mjs";
 import { createTwilioEmulator } from "./twilio/app";
@@ -42,16 +45,33 @@ export const twilio = createTwilioEmulator({
   fetch: webhookClient(),
 });
 
-export const cxone = createCxoneEmulator({
-  clientId: setting("CXONE_CLIENT_ID"),
-  clientSecret: setting("CXONE_CLIENT_SECRET"),
-  bridgeUrl,
-  webhookSecret: setting("CXONE_WEBHOOK_SECRET"),
-  pushAuth: vars.EMU_PUSH_AUTH === "hmac" ? "hmac" : "bearer",
-  tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
-  random: random("cxone"),
-  fetch: webhookClient(),
-});
+const cxoneMode = setting("CXONE_API_MODE") === "dfo" ? "dfo" : "open-messaging";
+
+export const cxone =
+  cxoneMode === "dfo"
+    ? createDfoEmulator({
+        accessKeyId: setting("CXONE_ACCESS_KEY_ID", "dev-access-key-id"),
+        accessKeySecret: setting("CXONE_ACCESS_KEY_SECRET", "dev-access-key-secret"),
+        clientId: setting("CXONE_CLIENT_ID", "dev-client"),
+        clientSecret: setting("CXONE_CLIENT_SECRET", "dev-client-secret"),
+        byocClientId: setting("CXONE_BYOC_CLIENT_ID", "dev-byoc-client"),
+        byocClientSecret: setting("CXONE_BYOC_CLIENT_SECRET", "dev-byoc-client-secret"),
+        origin: `http://127.0.0.1:${cxonePort}`,
+        bridgeUrl,
+        tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
+        random: random("cxone"),
+        fetch: webhookClient(),
+      })
+    : createCxoneEmulator({
+        clientId: setting("CXONE_CLIENT_ID"),
+        clientSecret: setting("CXONE_CLIENT_SECRET"),
+        bridgeUrl,
+        webhookSecret: setting("CXONE_WEBHOOK_SECRET"),
+        pushAuth: vars.EMU_PUSH_AUTH === "hmac" ? "hmac" : "bearer",
+        tokenTtlSec: Number(setting("EMU_TOKEN_TTL_SEC", "3600")),
+        random: random("cxone"),
+        fetch: webhookClient(),
+      });
 
 // EMU_TWILIO_FAULTS / EMU_CXONE_FAULTS: JSON arrays of fault rules (see emulators/faults.ts).
 if (vars.EMU_TWILIO_FAULTS) twilio.faults.add(...FaultRule.array().parse(JSON.parse(vars.EMU_TWILIO_FAULTS)));
@@ -59,4 +79,4 @@ if (vars.EMU_CXONE_FAULTS) cxone.faults.add(...FaultRule.array().parse(JSON.pars
 
 serve({ fetch: twilio.app.fetch, port: twilioPort, hostname: "127.0.0.1" });
 serve({ fetch: cxone.app.fetch, port: cxonePort, hostname: "127.0.0.1" });
-console.log(`emulators ready: twilio http://127.0.0.1:${twilioPort}  cxone http://127.0.0.1:${cxonePort}  (bridge ${bridgeUrl})`);
+console.log(`emulators ready: twilio http://127.0.0.1:${twilioPort}  cxone (${cxoneMode}) http://127.0.0.1:${cxonePort}  (bridge ${bridgeUrl})`);

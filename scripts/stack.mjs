@@ -104,6 +104,8 @@ export async function startStack(opts = {}) {
     TWILIO_API_BASE: `http://127.0.0.1:${twilioPort}`,
     CXONE_API_BASE: `http://127.0.0.1:${cxonePort}`,
     CXONE_TOKEN_URL: `http://127.0.0.1:${cxonePort}/auth/token`,
+    // `CXONE_API_MODE=dfo npm run dev`: the shell's setting reaches the Worker and the emulators alike.
+    ...(process.env.CXONE_API_MODE ? { CXONE_API_MODE: process.env.CXONE_API_MODE } : {}),
     ...opts.vars,
   };
   ensureDevVars();

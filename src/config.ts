@@ -39,12 +39,19 @@ const RawConfig = z.object({
   TWILIO_MESSAGING_SERVICE_SID: text.refine((v) => v === undefined || isMessagingService(v), "must look like MG + 32 hex digits"),
   TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || isBusinessNumber(v), "must be an E.164 number or a short code"),
   TWILIO_API_BASE: url,
+  CXONE_API_MODE: text.pipe(z.enum(["open-messaging", "dfo"], { error: "must be open-messaging or dfo" }).default("open-messaging")),
   CXONE_API_BASE: url,
   CXONE_TOKEN_URL: url,
   CXONE_CLIENT_ID: text,
   CXONE_CLIENT_SECRET: text,
   CXONE_SCOPE: text,
   CXONE_WEBHOOK_SECRET: text,
+  // DFO mode (SPEC §8).
+  CXONE_ACCESS_KEY_ID: text,
+  CXONE_ACCESS_KEY_SECRET: text,
+  CXONE_DFO_CHANNELS: text,
+  CXONE_BYOC_CLIENT_ID: text,
+  CXONE_BYOC_CLIENT_SECRET: text,
   ADMIN_TOKEN: text,
   API_TOKEN: text,
   QUIET_HOURS: text.refine((v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v), "must look like 21:00-08:00"),
@@ -66,6 +73,12 @@ const RawConfig = z.object({
   POLL_BUDGET_MS: positive(20_000),
 });
 
+/** CXONE_DFO_CHANNELS: business sender (E.164, short code, MG…) or "*" → DFO channel id. */
+const DfoChannels = z.record(
+  z.string().refine((k) => k === "*" || isSenderKey(k), "keys must be E.164 numbers, short codes, MG SIDs or *"),
+  z.string().min(1).max(200),
+);
+
 const Overrides = z.record(
   z.string().refine(isSenderKey, "keys must be E.164 numbers, short codes or MG SIDs"),
   z.number().positive(),
@@ -73,36 +86,55 @@ const Overrides = z.record(
 
 export type Config = ReturnType<typeof finish>;
 
-/** Settings each area cannot work without; /healthz reports all of them. */
+/**
+ * Settings each area cannot work without; /healthz reports those of the areas in use. "core" and
+ * the CXone dialect's own area (CXONE_API_MODE) are always in use.
+ */
 export const REQUIRED = {
-  core: ["PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "CXONE_API_BASE", "CXONE_TOKEN_URL", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET"],
+  core: ["PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"],
+  "open-messaging": ["CXONE_API_BASE", "CXONE_TOKEN_URL", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET"],
+  dfo: ["CXONE_TOKEN_URL", "CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET", "CXONE_DFO_CHANNELS", "CXONE_BYOC_CLIENT_ID", "CXONE_BYOC_CLIENT_SECRET"],
   cxonePush: ["CXONE_WEBHOOK_SECRET"],
   admin: ["ADMIN_TOKEN"],
   proactive: ["API_TOKEN"],
 } as const satisfies Record<string, readonly (keyof z.infer<typeof RawConfig>)[]>;
 export type Area = keyof typeof REQUIRED;
+export type Mode = "open-messaging" | "dfo";
 /** A configuration whose required settings for the named areas are known to be present. */
 export type Ready<A extends Area = "core"> = Config & { [K in (typeof REQUIRED)[A | "core"][number]]-?: string };
 
-function finish(raw: z.infer<typeof RawConfig>) {
-  let overrides: Record<string, number> = {};
-  const problems: string[] = [];
-  if (raw.SENDER_MPS_OVERRIDES !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.SENDER_MPS_OVERRIDES);
-    } catch {
-      parsed = undefined;
-    }
-    const result = Overrides.safeParse(parsed);
-    if (result.success) overrides = result.data;
-    else problems.push("SENDER_MPS_OVERRIDES: must be a JSON object of sender → segments per second");
+/** The areas a deployment uses, its dialect's included (cxonePush only for open-messaging). */
+export function areasInUse(config: Config): Area[] {
+  return config.CXONE_API_MODE === "dfo" ? ["core", "dfo", "admin", "proactive"] : ["core", "open-messaging", "cxonePush", "admin", "proactive"];
+}
+
+/** A JSON setting parsed with its schema; a problem naming the setting when it does not fit. */
+function jsonSetting<T>(name: string, value: string | undefined, schema: z.ZodType<T>, shape: string, problems: string[]): T | undefined {
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
   }
+  const result = schema.safeParse(parsed);
+  if (result.success) return result.data;
+  problems.push(`${name}: must be a JSON object of ${shape}`);
+  return undefined;
+}
+
+function finish(raw: z.infer<typeof RawConfig>) {
+  const problems: string[] = [];
+  const overrides = jsonSetting("SENDER_MPS_OVERRIDES", raw.SENDER_MPS_OVERRIDES, Overrides, "sender → segments per second", problems) ?? {};
+  const dfoChannels = jsonSetting("CXONE_DFO_CHANNELS", raw.CXONE_DFO_CHANNELS, DfoChannels, "business sender (or *) → DFO channel id", problems) ?? {};
   const apiBase = (raw.TWILIO_API_BASE ?? "https://api.twilio.com").replace(/\/+$/, "");
   return {
     ...raw,
     PUBLIC_BASE_URL: raw.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     CXONE_API_BASE: raw.CXONE_API_BASE?.replace(/\/+$/, ""),
+    // SPEC §8: a DFO deployment gets its tokens from CXone's global endpoint unless told otherwise.
+    CXONE_TOKEN_URL: raw.CXONE_TOKEN_URL ?? (raw.CXONE_API_MODE === "dfo" ? "https://cxone.niceincontact.com/auth/token" : undefined),
+    dfoChannels,
     TWILIO_API_BASE: apiBase,
     QUIET_HOURS: raw.QUIET_HOURS ?? "21:00-08:00",
     senderOverrides: overrides,
@@ -141,13 +173,15 @@ export function missingFor(config: Config, area: Area): string[] {
 }
 
 /**
- * The configuration with every setting of the given areas present, or a 503 naming the
- * missing ones: a half-configured bridge must say what is missing, not fail later on undefined.
+ * The configuration with every setting of the given areas present — "core" and the dialect's own
+ * area always — or a 503 naming the missing ones: a half-configured bridge must say what is
+ * missing, not fail later on undefined.
  */
 export function requireConfig<A extends Area = "core">(env: object, ...areas: A[]): Ready<A> {
   const { config, problems } = readConfig(env);
-  const missing = ["core" as Area, ...areas].flatMap((a) => missingFor(config, a));
-  const invalid = problems.filter((p) => ["core", ...areas].some((a) => REQUIRED[a as Area].some((k) => p.startsWith(`${k}:`))));
+  const needed: Area[] = ["core", config.CXONE_API_MODE, ...areas];
+  const missing = needed.flatMap((a) => missingFor(config, a));
+  const invalid = problems.filter((p) => p.startsWith("CXONE_API_MODE:") || needed.some((a) => REQUIRED[a].some((k) => p.startsWith(`${k}:`))));
   if (missing.length > 0 || invalid.length > 0) {
     throw new AppError(503, "misconfigured", `the bridge is not configured: ${[...missing.map((m) => `${m} is missing`), ...invalid].join("; ")}`);
   }

@@ -1,3 +1,4 @@
+import { cxonePort } from "./adapters/cxone/port";
 import { requireConfig } from "./config";
 import { reconcileDeps, retentionDeps } from "./deps";
 import { reconcile } from "./domain/reconcile";
@@ -15,7 +16,8 @@ import { log } from "./log";
 export async function runCron(env: Env): Promise<void> {
   const config = requireConfig(env);
   const jobs: [string, () => Promise<unknown>][] = [
-    ["poll", () => env.POLLER.getByName("poller").tick()],
+    // Only open-messaging has a feed of replies to poll; in DFO mode CXone calls for each one.
+    ...(cxonePort(env).pollsReplies ? ([["poll", () => env.POLLER.getByName("poller").tick()]] as [string, () => Promise<unknown>][]) : []),
     ["reconcile", () => reconcile(reconcileDeps(env, config), { now: Date.now(), recheckMs: config.RECONCILE_AFTER_MINUTES * 60_000 })],
     ["retention", () => runRetention(retentionDeps(env), { now: Date.now(), days: config.RETENTION_DAYS, budgetMs: RETENTION_BUDGET_MS })],
   ];

@@ -1,5 +1,5 @@
-import { cxoneClient, isUpstreamStatus } from "./adapters/cxone/client";
-import { tokenSource } from "./adapters/cxone/token-source";
+import { isUpstreamStatus } from "./adapters/cxone/call";
+import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
 import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId } from "./adapters/db/outbound";
 import { advanceStatus, claimOrphans, dropOrphans, markMatched, markRequeued, orphansOf, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
@@ -30,29 +30,32 @@ const IDLE_CLOSE_RETRY_MS = 10 * 60_000;
 /** A batch younger than this is still being handed to its object: not the Cron's to wake. */
 const BATCH_GRACE_MS = 60_000;
 
-/** Wires the domain's small interfaces to D1, the Durable Objects and the CXone client. */
-export function cxoneFor(env: Env, config: Ready) {
-  return cxoneClient(config, tokenSource(env));
-}
 
-/** Marks a message failed before sending and reports FAILED to CXone (retried by the reconciler if CXone is down). */
-export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: string, code: string, message: string): Promise<void> {
+/**
+ * Marks a message failed before sending and reports FAILED to CXone (retried by the reconciler if
+ * CXone is down). `later` sends the report once the caller has answered, where CXone only learns
+ * the message's id from that answer (a DFO reply callback).
+ */
+export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: string, code: string, message: string, later?: (task: () => Promise<unknown>) => void): Promise<void> {
   const db = database(env.DB);
   const id = await failUnsent(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
-  if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
+  if (id === undefined) return;
+  const flush = () => flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
+  if (later) later(flush);
+  else await flush();
 }
 
-export function acceptDeps(env: Env, config: Ready): AcceptDeps {
+export function acceptDeps(env: Env, config: Ready, later?: (task: () => Promise<unknown>) => void): AcceptDeps {
   const db = database(env.DB);
   return {
     businessNumberOf: (id) => businessNumberOf(db, id),
-    claim: (row) => claimOutbound(db, row),
+    claim: (row, now) => claimOutbound(db, row, now),
     existing: async (id) => {
       const row = await outboundByCxoneId(db, id);
-      return row ? { state: row.state, sender: row.sender } : undefined;
+      return row ? { state: row.state, sender: row.sender, createdAt: row.createdAt } : undefined;
     },
     isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
-    refuse: (id, code, message) => refuseOutbound(env, config, id, code, message),
+    refuse: (id, code, message) => refuseOutbound(env, config, id, code, message, later),
     enqueue: async (sender, job) => {
       await env.SENDER.getByName(sender).enqueue(sender, job);
     },
@@ -83,7 +86,7 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
     settle: (sid) => settle(db, sid),
     async receipt(cxoneMessageId, body) {
       const id = await queueReport(db, cxoneMessageId, body);
-      if (id !== undefined) await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
+      if (id !== undefined) await flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
     },
     suppress: (tracked) => addOptOut(db, [tracked.sender], tracked.customer, "twilio:21610"),
     async requeue(tracked, delayMs) {
@@ -119,7 +122,7 @@ export async function matchOrphans(env: Env, config: Ready, which: { sid: string
 export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
   const db = database(env.DB);
   const twilio = twilioClient(config);
-  const cxone = cxoneFor(env, config);
+  const cxone = cxonePort(env);
   const status = statusDeps(env, config);
   return {
     claim: (now, states, limit) => claimChecks(db, now, states, limit, config.RECONCILE_AFTER_MINUTES * 60_000),
@@ -155,7 +158,7 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
       // turn without holding up the conversations behind it.
       for (const conv of await claimIdleCloses(db, now, 50, now + IDLE_CLOSE_RETRY_MS)) {
         try {
-          await cxone.updateConversation(conv.id, { status: "closed" });
+          await cxone.close(conv.id);
         } catch (err) {
           // Gone from CXone is as good as closed.
           if (!isUpstreamStatus(err, 404)) {
@@ -196,13 +199,12 @@ export function retentionDeps(env: Env): RetentionDeps {
 
 export function proactiveDeps(env: Env, config: Ready): ProactiveDeps {
   const db = database(env.DB);
-  const cxone = cxoneFor(env, config);
+  const cxone = cxonePort(env);
   const accept = acceptDeps(env, config);
   return {
     firstAnswer: (key) => firstAnswer(db, key),
     isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
-    createConversation: (body, key) => cxone.createConversation(body, key),
-    appendMessage: (id, body, key) => cxone.appendMessage(id, body, key),
+    openProactive: (alert) => cxone.openProactive(alert),
     recordConversation: (row) => recordProactiveConversation(db, row),
     accept: (item, extra) => acceptOutbound(accept, config, item, "proactive", extra),
     remember: (req, answer) => rememberAnswer(db, req, answer),

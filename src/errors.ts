@@ -12,6 +12,8 @@ export class AppError extends Error {
   readonly retryAfterMs?: number;
   readonly upstreamStatus?: number;
   readonly upstreamCode?: string | number;
+  /** The upstream's error body, parsed, for code that must tell its answers apart; never logged. */
+  readonly upstreamBody?: unknown;
 
   constructor(
     status: number,
@@ -23,6 +25,7 @@ export class AppError extends Error {
       retryAfterMs?: number;
       upstreamStatus?: number;
       upstreamCode?: string | number;
+      upstreamBody?: unknown;
       cause?: unknown;
     } = {},
   ) {
@@ -36,6 +39,7 @@ export class AppError extends Error {
     this.retryAfterMs = opts.retryAfterMs;
     this.upstreamStatus = opts.upstreamStatus;
     this.upstreamCode = opts.upstreamCode;
+    this.upstreamBody = opts.upstreamBody;
   }
 }
 

@@ -41,8 +41,10 @@ export async function fetchUpstream(upstream: Upstream, url: string, init: Reque
 export async function upstreamFailure(upstream: Upstream, res: Response, what: string): Promise<AppError> {
   let code: string | number | undefined;
   let message: string | undefined;
+  let parsed: unknown;
   try {
-    const body = (await res.json()) as { code?: string | number; message?: string; error?: string };
+    parsed = await res.json();
+    const body = parsed as { code?: string | number; message?: string; error?: string };
     code = body.code ?? body.error;
     message = typeof body.message === "string" ? body.message : undefined;
   } catch {
@@ -54,7 +56,8 @@ export async function upstreamFailure(upstream: Upstream, res: Response, what: s
     retryable,
     retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
     upstreamStatus: res.status,
-    upstreamCode: code,
+    upstreamCode: typeof code === "string" || typeof code === "number" ? code : undefined,
+    upstreamBody: parsed,
   });
 }
 

@@ -1,12 +1,11 @@
-import { cxoneClient } from "../adapters/cxone/client";
-import { tokenSource } from "../adapters/cxone/token-source";
+import { cxonePort } from "../adapters/cxone/port";
 import { database, type Db } from "../adapters/db/client";
 import { newerProactive } from "../adapters/db/conversations";
 import { markConversationGone, recordInbound } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
-import { threadInbound, type InboundMessage, type Thread } from "../domain/inbound";
+import type { InboundMessage, Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
 import { noteAlarm } from "../instrumentation";
 import { log } from "../log";
@@ -168,7 +167,7 @@ export class ConversationDO extends SqliteObject {
     const now = this.clock.now();
     const config = requireConfig(this.env);
     const policy = policyFrom(config);
-    const cxone = cxoneClient(config, tokenSource(this.env));
+    const cxone = cxonePort(this.env);
     const db = database(this.env.DB);
     const thread: Thread = { conversationId: this.meta.get("conversationId"), generation: Number(this.meta.get("generation") ?? 0) };
     let adopted = false;
@@ -185,7 +184,7 @@ export class ConversationDO extends SqliteObject {
           await this.adoptProactive(db, thread);
           adopted = true;
         }
-        const result = await threadInbound(cxone, thread, msg);
+        const result = await cxone.deliverInbound(thread, msg);
         this.saveThread(thread);
         if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
         this.sql.exec(

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { requireConfig } from "../config";
-import { isFresh, requestToken, type Token } from "../adapters/cxone/token";
+import { requestTokenFor } from "../adapters/cxone/port";
+import { isFresh, type Token } from "../adapters/cxone/token";
 import { entryEnv } from "../entry-env";
 import { log } from "../log";
 
@@ -20,7 +20,7 @@ export class CxoneTokenDO extends DurableObject<Env> {
   async getToken(): Promise<Token> {
     if (isFresh(this.token)) return this.token;
     // Requests that arrive while a refresh is under way share it.
-    this.pending ??= requestToken(requireConfig(this.env))
+    this.pending ??= requestTokenFor(this.env)
       .then((token) => {
         this.token = token;
         log("info", "cxone.token_refreshed", {});
@@ -34,5 +34,10 @@ export class CxoneTokenDO extends DurableObject<Env> {
 
   async invalidate(stale: string): Promise<void> {
     if (this.token?.value === stale) this.token = undefined;
+  }
+
+  /** The DFO origin in use when it was discovered with the token (SPEC §8; /healthz shows it). */
+  async discoveredOrigin(): Promise<string | undefined> {
+    return (await this.getToken()).apiBase;
   }
 }

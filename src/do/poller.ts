@@ -1,10 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { OutboundItem } from "../adapters/cxone/schemas";
+import { OutboundItem } from "../adapters/cxone/reply-item";
 import { database } from "../adapters/db/client";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
 import { outboundByCxoneId } from "../adapters/db/outbound";
 import { requireConfig } from "../config";
-import { acceptDeps, cxoneFor, refuseOutbound } from "../deps";
+import { openMessagingApi } from "../adapters/cxone/port";
+import { acceptDeps, refuseOutbound } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
 import { asAppError } from "../errors";
 import { entryEnv } from "../entry-env";
@@ -52,7 +53,7 @@ export class PollerDO extends DurableObject<Env> {
 
   private async pass(): Promise<void> {
     const config = requireConfig(this.env);
-    const cxone = cxoneFor(this.env, config);
+    const cxone = openMessagingApi(this.env);
     const deps = acceptDeps(this.env, config);
     const started = Date.now();
     const result: PollResult = { pages: 0, items: 0, invalid: 0, cursor: this.meta.get("cursor") };

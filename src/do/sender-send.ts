@@ -1,5 +1,4 @@
-import { cxoneClient } from "../adapters/cxone/client";
-import { tokenSource } from "../adapters/cxone/token-source";
+import { cxonePort } from "../adapters/cxone/port";
 import { database } from "../adapters/db/client";
 import { rebindBusiness } from "../adapters/db/conversations";
 import { addOptOut, isSuppressed, updateOutbound } from "../adapters/db/outbound";
@@ -218,6 +217,7 @@ export class SendWork {
   async mirror(row: QueueRow): Promise<void> {
     const config = requireConfig(this.env);
     const db = database(this.env.DB);
+    const cxone = cxonePort(this.env);
     const now = Date.now();
     const common = { attempts: row.attempts, lastError: row.last_error };
     let reportId: number | undefined;
@@ -238,10 +238,10 @@ export class SendWork {
           db,
           row.id,
           { messageSid: row.sid!, twilioStatus: atSubmit, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
-          report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }),
+          cxone.reportsSent ? report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }) : undefined,
         );
         // Callbacks that beat this commit were kept as orphans: they apply now, after SENT.
-        if (sentReport !== undefined) await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { messages: [row.id] });
+        if (sentReport !== undefined) await flushReports(db, cxone, policyFrom(config), { messages: [row.id] });
         if (row.sid) await matchOrphans(this.env, config, { sid: row.sid });
         if (row.sid && answered !== atSubmit) await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, at: now }, "reconcile");
         break;
@@ -258,7 +258,7 @@ export class SendWork {
     }
     this.sql.exec("UPDATE queue SET synced_version = ? WHERE id = ? AND synced_version < ?", row.version, row.id, row.version);
     if (reportId !== undefined) {
-      await flushReports(db, cxoneClient(config, tokenSource(this.env)), policyFrom(config), { messages: [row.id] });
+      await flushReports(db, cxone, policyFrom(config), { messages: [row.id] });
     }
   }
 

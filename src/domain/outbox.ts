@@ -1,5 +1,4 @@
-import type { CxoneApi } from "../adapters/cxone/client";
-import type { StatusReport } from "../adapters/cxone/schemas";
+import type { CxonePort, Receipt } from "./cxone";
 import type { Db } from "../adapters/db/client";
 import { claimReports, reportDead, reportDone, reportRetry, type ClaimedReport } from "../adapters/db/outbox";
 import { asAppError } from "../errors";
@@ -20,14 +19,14 @@ export interface FlushResult {
  * holds the rest back until its retry. A failure is retried with backoff until the budget, then
  * becomes a dead letter an operator can replay (and the next report may go).
  */
-export async function flushReports(db: Db, cxone: CxoneApi, policy: BackoffPolicy, opts: { messages?: string[]; limit?: number; now?: number } = {}): Promise<FlushResult> {
+export async function flushReports(db: Db, cxone: CxonePort, policy: BackoffPolicy, opts: { messages?: string[]; limit?: number; now?: number } = {}): Promise<FlushResult> {
   const now = opts.now ?? Date.now();
   const result: FlushResult = { sent: 0, retried: 0, dead: 0 };
 
   /** One report; true when the message's next report may follow. */
   async function send(row: ClaimedReport): Promise<boolean> {
     try {
-      await cxone.reportStatus(row.cxoneMessageId, JSON.parse(row.payload) as StatusReport);
+      await cxone.report(row.cxoneMessageId, JSON.parse(row.payload) as Receipt);
       await reportDone(db, row.id);
       result.sent += 1;
       log("info", "cxone.status_reported", { cxoneMessageId: row.cxoneMessageId, status: row.status, attempt: row.attempts });

@@ -1,4 +1,5 @@
-import type { NewConversation, NewMessage, OutboundItem } from "../adapters/cxone/schemas";
+import type { OutboundItem } from "../adapters/cxone/reply-item";
+import type { ProactiveAlert } from "./cxone";
 import type { Ready } from "../config";
 import { log } from "../log";
 import { nextAllowed, parseQuietHours } from "./compliance/quiet-hours";
@@ -28,8 +29,8 @@ export interface ProactiveAnswer {
 export interface ProactiveDeps {
   firstAnswer(key: string): Promise<ProactiveAnswer | undefined>;
   isSuppressed(phone: string, businesses: (string | null | undefined)[]): Promise<boolean>;
-  createConversation(body: NewConversation, idempotencyKey: string): Promise<{ id: string }>;
-  appendMessage(conversationId: string, body: NewMessage, idempotencyKey: string): Promise<{ id: string }>;
+  /** The alert's conversation in CXone, with its text in it (idempotent on the caller's key). */
+  openProactive(alert: ProactiveAlert): Promise<{ conversationId: string; messageId: string }>;
   /** Also what threads the customer's reply here: their thread adopts the newest proactive conversation. */
   recordConversation(row: { id: string; customer: string; business: string; campaignId: string; idleCloseAt: number }): Promise<void>;
   /** Into the sender's queue, exactly once (the outbound path's acceptOutbound). */
@@ -63,25 +64,9 @@ export async function launchProactive(deps: ProactiveDeps, config: Ready, req: P
     return deps.remember(req, { conversationId: null, messageId: null, status: "refused", reason: "opted_out" });
   }
   const sendAt = sendTime(config, req.to, now);
-  const conversation = await deps.createConversation(
-    {
-      channel_type: "sms",
-      initiated_by: "business",
-      direction: "outbound",
-      proactive: true,
-      participants: [{ role: "customer", address: req.to, address_type: "phone" }],
-      status: "active",
-      properties: { ...req.customFields, campaign_id: req.campaignId, business_number: business },
-    },
-    `proactive:${req.key}`,
-  );
-  const message = await deps.appendMessage(
-    conversation.id,
-    { direction: "outbound", type: "text", content: { text: req.text }, metadata: { campaign_id: req.campaignId, ...(req.batchId ? { batch_id: req.batchId } : {}) } },
-    `proactive:${req.key}:message`,
-  );
+  const opened = await deps.openProactive({ key: req.key, campaignId: req.campaignId, to: req.to, text: req.text, business, customFields: req.customFields, ...(req.batchId ? { batchId: req.batchId } : {}) });
   await deps.recordConversation({
-    id: conversation.id,
+    id: opened.conversationId,
     customer: req.to,
     business,
     campaignId: req.campaignId,
@@ -89,16 +74,16 @@ export async function launchProactive(deps: ProactiveDeps, config: Ready, req: P
   });
   const deferred = sendAt > now;
   const accepted = await deps.accept(
-    { id: message.id, conversationId: conversation.id, to: req.to, body: req.text, from: req.from ?? null, createdTime: new Date(now).toISOString() },
+    { id: opened.messageId, conversationId: opened.conversationId, to: req.to, body: req.text, from: req.from ?? null, createdTime: new Date(now).toISOString() },
     { proactive: true, ...(deferred ? { notBefore: sendAt } : {}), ...(req.batchId ? { batchId: req.batchId } : {}) },
   );
   // A repeat after a crash midway can find the message already judged: refused, or a dead letter
   // (the reconciler gave up on it before the repeat came) — say so, never "queued".
   const status = accepted.state === "failed" ? "refused" : accepted.state === "dead" ? "failed" : deferred ? "deferred" : "queued";
-  log("info", "proactive.accepted", { conversationId: conversation.id, cxoneMessageId: message.id, campaignId: req.campaignId, batchId: req.batchId ?? null, status, to: req.to });
+  log("info", "proactive.accepted", { conversationId: opened.conversationId, cxoneMessageId: opened.messageId, campaignId: req.campaignId, batchId: req.batchId ?? null, status, to: req.to });
   return deps.remember(req, {
-    conversationId: conversation.id,
-    messageId: message.id,
+    conversationId: opened.conversationId,
+    messageId: opened.messageId,
     status,
     ...(status === "refused" ? { reason: "opted_out" } : status === "failed" ? { reason: "dead_letter" } : {}),
     ...(deferred ? { sendAt: new Date(sendAt).toISOString() } : {}),

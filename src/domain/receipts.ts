@@ -1,19 +1,16 @@
-import type { CxoneStatus, StatusReport } from "../adapters/cxone/schemas";
+import type { Receipt, ReceiptStatus } from "./cxone";
 
-/** CXone status bodies (SPEC §4). Only these leave the bridge; never a message text. */
+/** A report about an outbound message, as the outbox keeps it. Never a message text. */
 export function report(
-  status: CxoneStatus,
+  status: ReceiptStatus,
   at: Date,
   extra: { providerMessageId?: string | null; errorCode?: string | number | null; errorMessage?: string | null } = {},
-): StatusReport {
+): Receipt {
   return {
     status,
-    deliveryReceipt: {
-      status,
-      timestamp: at.toISOString(),
-      ...(extra.providerMessageId ? { providerMessageId: extra.providerMessageId } : {}),
-      ...(extra.errorCode !== undefined && extra.errorCode !== null ? { errorCode: String(extra.errorCode) } : {}),
-      ...(extra.errorMessage ? { errorMessage: extra.errorMessage } : {}),
-    },
+    at: at.toISOString(),
+    ...(extra.providerMessageId ? { providerMessageId: extra.providerMessageId } : {}),
+    ...(extra.errorCode !== undefined && extra.errorCode !== null ? { errorCode: String(extra.errorCode) } : {}),
+    ...(extra.errorMessage ? { errorMessage: extra.errorMessage } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { log } from "../log";
 import { report } from "./receipts";
 import { advances, FINAL, predecessors, receiptFor, REQUEUE_ONCE, type TwilioStatus } from "./status";
-import type { StatusReport } from "../adapters/cxone/schemas";
+import type { Receipt } from "./cxone";
 
 export interface StatusEvent {
   sid: string;
@@ -28,7 +28,7 @@ export interface StatusDeps {
   record(event: StatusEvent, matched: boolean): Promise<void>;
   advance(sid: string, next: TwilioStatus, from: TwilioStatus[], errorCode?: string): Promise<boolean>;
   settle(sid: string): Promise<void>;
-  receipt(cxoneMessageId: string, body: StatusReport): Promise<void>;
+  receipt(cxoneMessageId: string, body: Receipt): Promise<void>;
   suppress(tracked: Tracked): Promise<void>;
   /** One more try through the sender's bucket after `delayMs`; false when it cannot be done. */
   requeue(tracked: Tracked, delayMs: number): Promise<boolean>;

@@ -1,4 +1,4 @@
-import type { CxoneStatus } from "../adapters/cxone/schemas";
+import type { ReceiptStatus } from "./cxone";
 
 /**
  * Twilio's message statuses, ranked so that a message only ever moves forward (SPEC §3):
@@ -41,7 +41,7 @@ export function predecessors(next: TwilioStatus): TwilioStatus[] {
 }
 
 /** The CXone receipt for a final Twilio status; none for the others. */
-export function receiptFor(status: TwilioStatus): CxoneStatus | undefined {
+export function receiptFor(status: TwilioStatus): ReceiptStatus | undefined {
   switch (status) {
     case "delivered":
       return "DELIVERED";

@@ -3,7 +3,7 @@ import { messageByAnyId, reopenReport } from "../adapters/db/admin";
 import { updateOutbound } from "../adapters/db/outbound";
 import type { deadLetters } from "../adapters/db/schema";
 import type { Ready } from "../config";
-import { cxoneFor } from "../deps";
+import { cxonePort } from "../adapters/cxone/port";
 import { policyFrom } from "../domain/backoff";
 import { threadName } from "../domain/inbound";
 import { flushReports } from "../domain/outbox";
@@ -18,7 +18,7 @@ export async function retryDeadLetter(env: Env, config: Ready, letter: DeadLette
     const [cxoneMessageId, status] = [letter.ref.slice(0, letter.ref.lastIndexOf(":")), letter.ref.slice(letter.ref.lastIndexOf(":") + 1)];
     const id = await reopenReport(db, cxoneMessageId, status!);
     if (id === undefined) throw new AppError(409, "cannot_retry", "the report is no longer dead");
-    const result = await flushReports(db, cxoneFor(env, config), policyFrom(config), { messages: [cxoneMessageId] });
+    const result = await flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
     return { outcome: result.sent > 0 ? "reported" : "queued for the next sweep" };
   }
   const row = await messageByAnyId(db, letter.ref);

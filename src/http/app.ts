@@ -5,6 +5,7 @@ import { log } from "../log";
 import { healthRoutes } from "./health";
 import { adminRoutes } from "./admin";
 import { cxoneRoutes } from "./cxone";
+import { dfoRoutes } from "./dfo";
 import { proactiveRoutes } from "./proactive";
 import { inboundRoutes } from "./twilio-inbound";
 import { statusRoutes } from "./twilio-status";
@@ -18,6 +19,7 @@ export function createApp() {
   app.route("/", inboundRoutes);
   app.route("/", statusRoutes);
   app.route("/", cxoneRoutes);
+  app.route("/", dfoRoutes);
   app.route("/", adminRoutes);
   app.route("/", proactiveRoutes);
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

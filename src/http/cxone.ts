@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { OutboundItem } from "../adapters/cxone/schemas";
+import { OutboundItem } from "../adapters/cxone/reply-item";
 import { requireConfig } from "../config";
 import { hmacSha256Hex, safeEqual } from "../crypto";
 import { acceptDeps } from "../deps";
@@ -26,6 +26,7 @@ async function hasSignature(header: string | undefined, secret: string, raw: str
 }
 
 export const cxoneRoutes = new Hono<AppEnv>().post("/cxone/outbound", limit, async (c) => {
+  if (requireConfig(c.env).CXONE_API_MODE === "dfo") throw new AppError(404, "not_found", "in DFO mode CXone hands replies to /cxone/dfo/…, not /cxone/outbound");
   const config = requireConfig(c.env, "cxonePush");
   const raw = await c.req.text();
   const authorized = hasBearer(c, config.CXONE_WEBHOOK_SECRET) || (await hasSignature(c.req.header("x-signature-256"), config.CXONE_WEBHOOK_SECRET, raw));

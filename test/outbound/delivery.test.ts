@@ -145,13 +145,13 @@ describe("an agent reply reaches the customer exactly once", () => {
     // The Cron Trigger's sweep, at a time after the backoff.
     const { flushReports } = await import("../../src/domain/outbox");
     const { database } = await import("../../src/adapters/db/client");
-    const { cxoneFor } = await import("../../src/deps");
+    const { cxonePort } = await import("../../src/adapters/cxone/port");
     const { requireConfig } = await import("../../src/config");
     const { policyFrom } = await import("../../src/domain/backoff");
     const config = requireConfig(env);
-    await flushReports(database(env.DB), cxoneFor(env, config), policyFrom(config), { now: Date.now() + 3_600_000 });
+    await flushReports(database(env.DB), cxonePort(env), policyFrom(config), { now: Date.now() + 3_600_000 });
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT"]);
-    await flushReports(database(env.DB), cxoneFor(env, config), policyFrom(config), { now: Date.now() + 7_200_000 });
+    await flushReports(database(env.DB), cxonePort(env), policyFrom(config), { now: Date.now() + 7_200_000 });
     expect(emu.cxone.state.reports.get(item.id)).toHaveLength(1);
   });
 });

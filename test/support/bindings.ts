@@ -27,3 +27,15 @@ export const TEST_BINDINGS = {
   // Waits for a rate slot longer than this go to the alarm, which tests step instead of sleeping.
   SENDER_INLINE_WAIT_MS: "50",
 } as const;
+
+/** The same, for the DFO project (test/dfo/): CXONE_API_MODE=dfo, a channel per business number. */
+export const SERVICE_SID = `MG${"d".repeat(32)}`;
+export const DFO_BINDINGS = {
+  ...TEST_BINDINGS,
+  CXONE_API_MODE: "dfo",
+  CXONE_ACCESS_KEY_ID: "test-access-key-id",
+  CXONE_ACCESS_KEY_SECRET: "test-access-key-secret",
+  CXONE_DFO_CHANNELS: JSON.stringify({ "+15550001000": "chat_main", "+15550002000": "chat_second", [SERVICE_SID]: "chat_service", "*": "chat_main" }),
+  CXONE_BYOC_CLIENT_ID: "test-byoc-client",
+  CXONE_BYOC_CLIENT_SECRET: "test-byoc-secret",
+} as const;

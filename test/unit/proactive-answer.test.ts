@@ -12,10 +12,9 @@ describe("the answer to a proactive request", () => {
   const deps = (state: string): ProactiveDeps => ({
     firstAnswer: async () => undefined,
     isSuppressed: async () => false,
-    createConversation: async () => ({ id: "conv-1" }),
-    appendMessage: async () => ({ id: "msg-1" }),
+    openProactive: async () => ({ conversationId: "conv-1", messageId: "msg-1" }),
     recordConversation: async () => {},
-    accept: async () => ({ duplicate: state !== "queued", state }),
+    accept: async () => ({ duplicate: state !== "queued", state, createdAt: 0 }),
     remember: async (_req, answer) => answer,
   });
   const request = { key: "k-1", campaignId: "c", to: "+14155550123", text: "Your order shipped" };

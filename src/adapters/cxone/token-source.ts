@@ -7,9 +7,8 @@ export function tokenSource(env: Env): TokenSource {
   const holder = () => env.CXONE_TOKEN.getByName("cxone-token");
   return {
     async get() {
-      if (isFresh(local)) return local.value;
-      local = await holder().getToken();
-      return local.value;
+      if (!isFresh(local)) local = await holder().getToken();
+      return local;
     },
     async invalidate(stale) {
       if (local?.value === stale) local = undefined;

@@ -1,5 +1,5 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
-import type { StatusReport } from "../cxone/schemas";
+import type { Receipt } from "../../domain/cxone";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
 import { messages, outbox } from "./schema";
@@ -7,7 +7,7 @@ import { messages, outbox } from "./schema";
 /** How long a claimed report is someone's before another worker may try it. */
 export const REPORT_LEASE_MS = 60_000;
 
-const reportStatement = (db: Db, cxoneMessageId: string, body: StatusReport, now: number) =>
+const reportStatement = (db: Db, cxoneMessageId: string, body: Receipt, now: number) =>
   db
     .insert(outbox)
     .values({ cxoneMessageId, status: body.status, payload: JSON.stringify(body), nextAttemptAt: now, createdAt: now })
@@ -15,7 +15,7 @@ const reportStatement = (db: Db, cxoneMessageId: string, body: StatusReport, now
     .returning({ id: outbox.id });
 
 /** Queues a status report for CXone; a second report of the same status for a message is ignored. */
-export async function queueReport(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
+export async function queueReport(db: Db, cxoneMessageId: string, body: Receipt, now = Date.now()): Promise<number | undefined> {
   const rows = await reportStatement(db, cxoneMessageId, body, now);
   return rows[0]?.id;
 }
@@ -29,16 +29,19 @@ export async function recordSubmitted(
   db: Db,
   cxoneMessageId: string,
   patch: { messageSid: string; twilioStatus: string; submittedAt: number | null; checkAt: number; attempts: number; lastError: string | null },
-  sent: StatusReport,
+  sent: Receipt | undefined,
   now = Date.now(),
 ): Promise<number | undefined> {
-  const [, queued] = await db.batch([
-    db
-      .update(messages)
-      .set({ state: "submitted", ...patch, updatedAt: now })
-      .where(and(eq(messages.cxoneMessageId, cxoneMessageId), inArray(messages.state, ["queued", "sending"]))),
-    reportStatement(db, cxoneMessageId, sent, now),
-  ]);
+  const submit = db
+    .update(messages)
+    .set({ state: "submitted", ...patch, updatedAt: now })
+    .where(and(eq(messages.cxoneMessageId, cxoneMessageId), inArray(messages.state, ["queued", "sending"])));
+  // A dialect that hears only final states (DFO) gets no SENT.
+  if (!sent) {
+    await submit;
+    return undefined;
+  }
+  const [, queued] = await db.batch([submit, reportStatement(db, cxoneMessageId, sent, now)]);
   return queued[0]?.id;
 }
 
@@ -50,11 +53,11 @@ export async function recordSubmitted(
  * (a poll item that fails validation, a repeat) never moves a message that was sent, delivered or
  * failed already — final states never move.
  */
-export async function failUnsent(db: Db, cxoneMessageId: string, body: StatusReport, now = Date.now()): Promise<number | undefined> {
+export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, now = Date.now()): Promise<number | undefined> {
   const [, queued] = await db.batch([
     db
       .update(messages)
-      .set({ state: "failed", errorCode: body.deliveryReceipt.errorCode ?? null, lastError: body.deliveryReceipt.errorMessage ?? null, checkAt: null, updatedAt: now })
+      .set({ state: "failed", errorCode: body.errorCode ?? null, lastError: body.errorMessage ?? null, checkAt: null, updatedAt: now })
       .where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.state, "queued"))),
     db
       .insert(outbox)

@@ -10,13 +10,17 @@ export interface TwilioApi {
   listSent(query: { to: string; from?: string; since: Date }): Promise<TwilioMessage[]>;
 }
 
+/** HTTP Basic for Twilio's API: API key credentials when configured (revocable, scoped), the auth token otherwise. */
+export function basicAuth(config: Ready): string {
+  const key = config.TWILIO_API_KEY_SID && config.TWILIO_API_KEY_SECRET;
+  const user = key ? config.TWILIO_API_KEY_SID : config.TWILIO_ACCOUNT_SID;
+  const secret = key ? config.TWILIO_API_KEY_SECRET : config.TWILIO_AUTH_TOKEN;
+  return `Basic ${btoa(`${user}:${secret}`)}`;
+}
+
 export function twilioClient(config: Ready): TwilioApi {
-  const account = config.TWILIO_ACCOUNT_SID;
-  const base = `${config.TWILIO_API_BASE}/2010-04-01/Accounts/${account}`;
-  // API key credentials when configured (revocable, scoped); the auth token otherwise.
-  const user = config.TWILIO_API_KEY_SID && config.TWILIO_API_KEY_SECRET ? config.TWILIO_API_KEY_SID : account;
-  const secret = config.TWILIO_API_KEY_SID && config.TWILIO_API_KEY_SECRET ? config.TWILIO_API_KEY_SECRET : config.TWILIO_AUTH_TOKEN;
-  const headers = { authorization: `Basic ${btoa(`${user}:${secret}`)}`, accept: "application/json" };
+  const base = `${config.TWILIO_API_BASE}/2010-04-01/Accounts/${config.TWILIO_ACCOUNT_SID}`;
+  const headers = { authorization: basicAuth(config), accept: "application/json" };
 
   async function get(path: string, what: string): Promise<Response> {
     const res = await fetchUpstream("twilio", `${base}${path}`, { headers }, config.UPSTREAM_TIMEOUT_MS);

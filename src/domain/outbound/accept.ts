@@ -1,5 +1,5 @@
 import type { Ready } from "../../config";
-import type { OutboundItem } from "../../adapters/cxone/schemas";
+import type { OutboundItem } from "../../adapters/cxone/reply-item";
 import type { NewOutbound } from "../../adapters/db/outbound";
 import { log } from "../../log";
 import { jobFor, resolveSender, type OutboundJob } from "./job";
@@ -8,9 +8,9 @@ import { countSegments } from "../compliance/segments";
 /** What accepting an agent reply needs from the outside world. */
 export interface AcceptDeps {
   businessNumberOf(conversationId: string): Promise<string | null | undefined>;
-  /** Inserts the message row; false when the CXone id is already known. */
-  claim(row: NewOutbound): Promise<boolean>;
-  existing(cxoneMessageId: string): Promise<{ state: string; sender: string | null } | undefined>;
+  /** Inserts the message row (created at `now`); false when the CXone id is already known. */
+  claim(row: NewOutbound, now: number): Promise<boolean>;
+  existing(cxoneMessageId: string): Promise<{ state: string; sender: string | null; createdAt: number } | undefined>;
   isSuppressed(phone: string, businesses: (string | null | undefined)[]): Promise<boolean>;
   /** Fails a message before it is sent and tells CXone (FAILED with the code). */
   refuse(cxoneMessageId: string, code: string, message: string): Promise<void>;
@@ -20,6 +20,8 @@ export interface AcceptDeps {
 export interface Accepted {
   duplicate: boolean;
   state: "queued" | "failed" | string;
+  /** When the bridge first took the reply (a repeat's answer is the first one's). */
+  createdAt: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function acceptOutbound(
   source: "push" | "poll" | "proactive",
   extra: Pick<OutboundJob, "notBefore" | "batchId" | "proactive"> = {},
 ): Promise<Accepted> {
+  const now = Date.now();
   const business = await deps.businessNumberOf(item.conversationId);
   const sender = resolveSender(config, item.from, business);
   const { segments, encoding } = countSegments(item.body);
@@ -47,28 +50,29 @@ export async function acceptOutbound(
     cxoneCreatedAt: item.createdTime,
     batchId: extra.batchId,
     sendAfter: extra.notBefore,
-    checkAt: Math.max(Date.now(), extra.notBefore ?? 0) + config.RECONCILE_AFTER_MINUTES * 60_000,
-  });
+    checkAt: Math.max(now, extra.notBefore ?? 0) + config.RECONCILE_AFTER_MINUTES * 60_000,
+  }, now);
   if (!claimed) {
     const existing = await deps.existing(item.id);
     log("info", "outbound.duplicate", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, status: existing?.state });
-    if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued" };
+    const createdAt = existing?.createdAt ?? now;
+    if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued", createdAt };
     // Still "queued": the first copy's handler may have died before queueing or refusing it, so
     // this copy finishes the job (the queue ignores ids it has; the sender checks opt-outs again).
     const key = existing.sender ?? sender?.key;
-    if (!sender || !key) return { duplicate: true, state: await refuseNoSender(deps, item) };
+    if (!sender || !key) return { duplicate: true, state: await refuseNoSender(deps, item), createdAt };
     await deps.enqueue(key, jobFor(item, { ...sender, key }, { ...extra, business: business ?? undefined }));
-    return { duplicate: true, state: "queued" };
+    return { duplicate: true, state: "queued", createdAt };
   }
-  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item) };
+  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: now };
   if (await deps.isSuppressed(item.to, [business, sender.from, sender.messagingServiceSid])) {
     await deps.refuse(item.id, "OPTED_OUT", "the recipient opted out");
     log("info", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "OPTED_OUT", to: item.to });
-    return { duplicate: false, state: "failed" };
+    return { duplicate: false, state: "failed", createdAt: now };
   }
   await deps.enqueue(sender.key, jobFor(item, sender, { ...extra, business: business ?? undefined }));
   log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: sender.key, segments, encoding, to: item.to });
-  return { duplicate: false, state: "queued" };
+  return { duplicate: false, state: "queued", createdAt: now };
 }
 
 async function refuseNoSender(deps: AcceptDeps, item: OutboundItem): Promise<"failed"> {

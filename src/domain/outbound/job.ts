@@ -1,5 +1,5 @@
 import type { Ready } from "../../config";
-import type { OutboundItem } from "../../adapters/cxone/schemas";
+import type { OutboundItem } from "../../adapters/cxone/reply-item";
 import { isMessagingService } from "../compliance/e164";
 import { countSegments, type Encoding } from "../compliance/segments";
 

@@ -1,4 +1,5 @@
-import type { InboundMessage } from "../../domain/inbound";
+import type { ProactiveAlert } from "../../../domain/cxone";
+import type { InboundMessage } from "../../../domain/inbound";
 import type { NewConversation, NewMessage } from "./schemas";
 
 /** SPEC §4 "Create a conversation", for a customer who texted first. */
@@ -29,4 +30,22 @@ export function inboundMessage(msg: InboundMessage): NewMessage {
       ...(msg.optOut ? { opt_out: msg.optOut } : {}),
     },
   };
+}
+
+/** SPEC §4 "Proactive conversation": the customer participant, the campaign and the caller's fields. */
+export function proactiveConversation(alert: ProactiveAlert): NewConversation {
+  return {
+    channel_type: "sms",
+    initiated_by: "business",
+    direction: "outbound",
+    proactive: true,
+    participants: [{ role: "customer", address: alert.to, address_type: "phone" }],
+    status: "active",
+    properties: { ...alert.customFields, campaign_id: alert.campaignId, business_number: alert.business },
+  };
+}
+
+/** The alert's text, appended to its conversation so the agent sees what was sent. */
+export function proactiveMessage(alert: ProactiveAlert): NewMessage {
+  return { direction: "outbound", type: "text", content: { text: alert.text }, metadata: { campaign_id: alert.campaignId, ...(alert.batchId ? { batch_id: alert.batchId } : {}) } };
 }

@@ -1,6 +1,6 @@
-import type { Ready } from "../../config";
-import { AppError } from "../../errors";
-import { fetchUpstream, parseUpstream, upstreamFailure } from "../http";
+import type { Ready } from "../../../config";
+import { parseUpstream } from "../../http";
+import { cxoneCaller } from "../call";
 import {
   ConversationList,
   ConversationRef,
@@ -10,7 +10,7 @@ import {
   type NewMessage,
   type StatusReport,
 } from "./schemas";
-import type { TokenSource } from "./token";
+import type { TokenSource } from "../token";
 
 /** The CXone calls the bridge makes (SPEC §4). Every failure is an AppError; 409/404 keep their status. */
 export interface CxoneApi {
@@ -22,37 +22,8 @@ export interface CxoneApi {
   reportStatus(cxoneMessageId: string, report: StatusReport): Promise<void>;
 }
 
-export function cxoneClient(config: Ready, tokens: TokenSource): CxoneApi {
-  const base = config.CXONE_API_BASE;
-
-  /** One call with the bearer token; a 401 refreshes the token once and retries. */
-  async function call(method: string, path: string, what: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await tokens.get();
-      const res = await fetchUpstream(
-        "cxone",
-        `${base}${path}`,
-        {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: "application/json",
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-            ...headers,
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        },
-        config.UPSTREAM_TIMEOUT_MS,
-      );
-      if (res.status === 401 && attempt === 0) {
-        await res.body?.cancel();
-        await tokens.invalidate(token);
-        continue;
-      }
-      if (!res.ok) throw await upstreamFailure("cxone", res, what);
-      return res;
-    }
-  }
+export function cxoneClient(config: Ready<"open-messaging">, tokens: TokenSource): CxoneApi {
+  const call = cxoneCaller(tokens, () => config.CXONE_API_BASE, config.UPSTREAM_TIMEOUT_MS);
 
   return {
     async findActiveConversation(address) {
@@ -92,8 +63,4 @@ export function cxoneClient(config: Ready, tokens: TokenSource): CxoneApi {
       await res.body?.cancel();
     },
   };
-}
-
-export function isUpstreamStatus(err: unknown, status: number): err is AppError {
-  return err instanceof AppError && err.upstreamStatus === status;
 }
