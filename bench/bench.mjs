@@ -28,6 +28,7 @@ import { json, sleep, table, until } from "./lib.mjs";
 import { cannon, inboundRequests, pushRequests } from "./load.mjs";
 import { barChart, perSecond, stepChart } from "./svg.mjs";
 import { makeStuck, measureTicks, seed, tickSummary } from "./ticks.mjs";
+import { benchDfo } from "./dfo.mjs";
 
 const started = Date.now();
 const REPO = process.cwd();
@@ -49,7 +50,7 @@ const cfg = {
   sizes: list("BENCH_SIZES", QUICK ? "1000,5000" : "1000,10000,100000").map(Number).sort((a, b) => a - b),
   ticks: num("BENCH_TICKS", QUICK ? 2 : 4),
   stuck: num("BENCH_STUCK", 5),
-  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,ticks")),
+  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,ticks,dfo")),
 };
 const PORT = num("BENCH_PORT", 38_787);
 const ports = { bridge: PORT, twilio: PORT + 1, cxone: PORT + 2, baseline: PORT + 3, baselineFallback: [PORT + 4, PORT + 6, PORT + 8] };
@@ -302,6 +303,12 @@ try {
     stoppers.splice(stoppers.indexOf(stopStack), 1);
     await stopStack();
   }
+
+  // ───────────── Stack D: CXONE_API_MODE=dfo, the same load ─────────────
+  if (cfg.phases.has("dfo")) await phase("DFO mode", async () => {
+    step("starting stack D (CXONE_API_MODE=dfo, the DFO emulator)");
+    results.dfo = await benchDfo({ ports, creds: CREDS, cfg, dir: tempDir("d"), local, step });
+  });
 } catch (err) {
   results.failures.push(`the benchmark failed: ${err.stack ?? err}`);
   console.error(err);
@@ -546,6 +553,14 @@ function report(r) {
     );
   }
 
+  if (r.dfo) {
+    out.push("", "## 5. DFO mode beside open-messaging (same load, same run)", "");
+    const row = (name, x) => (x ? `| ${name} | ${x.rps.toFixed(1)} | ${ms(x.p50)} | ${ms(x.p99)} | ${x.non2xx + x.errors} |` : `| ${name} | – | – | – | – |`);
+    out.push("| measure | req/s | p50 | p99 | non-2xx + errors |", "|---|---|---|---|---|");
+    out.push(row("inbound webhooks, open-messaging", r.inbound?.bridge), row("inbound webhooks, DFO", r.dfo.inbound));
+    out.push(row("agent replies: open-messaging push (`POST /cxone/outbound`)", r.push), row("agent replies: DFO callback (`POST /cxone/dfo/2.0/channel/…/outbound`)", r.dfo.replies));
+    out.push("", `DFO: every accepted text was in its DFO thread ${r.dfo.inbound.drainS?.toFixed(1) ?? "–"} s after the run. A reply callback is answered once the reply is durably queued (SPEC §8: within 2 s).`);
+  }
   out.push("", "## What is and isn't counted", "");
   out.push(
     [
