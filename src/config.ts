@@ -46,7 +46,7 @@ const RawConfig = z.object({
   CXONE_CLIENT_SECRET: text,
   CXONE_SCOPE: text,
   CXONE_WEBHOOK_SECRET: text,
-  // DFO mode (SPEC §8).
+  // DFO mode (contract §8).
   CXONE_ACCESS_KEY_ID: text,
   CXONE_ACCESS_KEY_SECRET: text,
   CXONE_DFO_CHANNELS: text,
@@ -66,7 +66,7 @@ const RawConfig = z.object({
   RETRY_BASE_MS: positive(1_000),
   RETRY_CAP_MS: positive(300_000),
   RECONCILE_AFTER_MINUTES: positive(10),
-  // SPEC §4: at least 60 s in production (a send Twilio commits late must be found, not repeated).
+  // contract §4: at least 60 s in production (a send Twilio commits late must be found, not repeated).
   LOST_ANSWER_GRACE_MS: positive(60_000),
   OUTBOUND_ORDER_WINDOW_MS: nonNegative(250),
   SENDER_INLINE_WAIT_MS: nonNegative(2_000),
@@ -132,7 +132,7 @@ function finish(raw: z.infer<typeof RawConfig>) {
     ...raw,
     PUBLIC_BASE_URL: raw.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     CXONE_API_BASE: raw.CXONE_API_BASE?.replace(/\/+$/, ""),
-    // SPEC §8: a DFO deployment gets its tokens from CXone's global endpoint unless told otherwise.
+    // contract §8: a DFO deployment gets its tokens from CXone's global endpoint unless told otherwise.
     CXONE_TOKEN_URL: raw.CXONE_TOKEN_URL ?? (raw.CXONE_API_MODE === "dfo" ? "https://cxone.niceincontact.com/auth/token" : undefined),
     dfoChannels,
     TWILIO_API_BASE: apiBase,

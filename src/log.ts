@@ -28,13 +28,15 @@ export interface LogFields {
   http?: number;
   urlsTried?: string[];
   detail?: string;
+  /** Named counts (a reconciler pass): numbers only. */
+  counts?: Record<string, number>;
 }
 
 const PHONE_KEYS = new Set(["from", "to", "customer", "sender"]);
 const ALLOWED = new Set<keyof LogFields>([
   "conversationId", "cxoneMessageId", "messageSid", "batchId", "campaignId", "status", "attempt", "latencyMs",
   "delayMs", "segments", "encoding", "errorCode", "reason", "sender", "from", "to", "customer", "count", "kind",
-  "route", "http", "urlsTried", "detail",
+  "route", "http", "urlsTried", "detail", "counts",
 ]);
 // Free text (reason/detail) may quote an upstream error; scrub anything shaped like a number.
 const PHONE_IN_TEXT = /\+?\d[\d\s().-]{6,}\d/g;
@@ -44,6 +46,7 @@ function clean(fields: LogFields): Record<string, unknown> {
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || !ALLOWED.has(key as keyof LogFields)) continue;
     if (PHONE_KEYS.has(key) && typeof value === "string" && value.startsWith("+")) out[key] = maskPhone(value);
+    else if (key === "counts") out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, n]) => typeof n === "number"));
     else if ((key === "reason" || key === "detail") && typeof value === "string") out[key] = value.replace(PHONE_IN_TEXT, (m) => maskPhone(m)).slice(0, 300);
     else out[key] = value;
   }
@@ -61,7 +64,7 @@ export function setLogLevel(value: string | undefined): void {
   threshold = RANK[(value ?? "info") as Level] ?? RANK.info;
 }
 
-/** One JSON object per line: what `wrangler tail` shows an operator (SPEC §6). */
+/** One JSON object per line: what `wrangler tail` shows an operator (contract §6). */
 export function log(level: Level, event: string, fields: LogFields = {}): void {
   if (RANK[level] < threshold) return;
   const line = JSON.stringify({ level, event, ...clean(fields), ts: new Date().toISOString() });

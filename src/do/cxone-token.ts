@@ -36,7 +36,7 @@ export class CxoneTokenDO extends DurableObject<Env> {
     if (this.token?.value === stale) this.token = undefined;
   }
 
-  /** The DFO origin in use when it was discovered with the token (SPEC §8; /healthz shows it). */
+  /** The DFO origin in use when it was discovered with the token (contract §8; /healthz shows it). */
   async discoveredOrigin(): Promise<string | undefined> {
     return (await this.getToken()).apiBase;
   }

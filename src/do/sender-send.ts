@@ -197,7 +197,7 @@ export class SendWork {
   }
 
   /**
-   * The second look right before a resend (SPEC §4): true when the send may go. A message found
+   * The second look right before a resend (contract §4): true when the send may go. A message found
    * after all is recorded as sent; a lookup that fails leaves the row unresolved, asked again later.
    */
   private async lookBeforeResend(row: QueueRow, job: OutboundJob, twilio: TwilioApi): Promise<boolean> {

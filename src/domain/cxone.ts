@@ -2,7 +2,7 @@ import type { InboundMessage, Thread, ThreadResult } from "./inbound";
 
 /**
  * The CXone port: everything the domain asks of CXone, whichever dialect the deployment speaks
- * (CXONE_API_MODE: open-messaging, SPEC §3–4, or DFO 3.0 BYOC, SPEC §8). The adapters under
+ * (CXONE_API_MODE: open-messaging, contract §3–4, or DFO 3.0 BYOC, contract §8). The adapters under
  * src/adapters/cxone/ implement it; the edge picks one. Failures are AppErrors: retryable ones are
  * retried durably, and an upstream 404 keeps its status (`isUpstreamStatus`).
  */

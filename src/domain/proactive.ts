@@ -46,7 +46,7 @@ export function sendTime(config: Ready, to: string, now: number): number {
 }
 
 /**
- * Starts a business-initiated conversation (SPEC §3–4): refuse a suppressed recipient; create the
+ * Starts a business-initiated conversation (contract §3–4): refuse a suppressed recipient; create the
  * CXone conversation with `proactive: true` and the text in it (both idempotent on the caller's
  * key); bind the customer's thread to it so a reply lands there; queue the SMS through the
  * sender's rate bucket, deferred past quiet hours. Every step is idempotent, so a repeat or a

@@ -146,6 +146,9 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
   await guard("batches", async () => {
     r.batchesPending = await deps.wakeBatches(now);
   });
-  log("info", "reconcile.done", { count: r.statusChecked + r.lost + r.inboundRetried + r.reports.sent, reason: JSON.stringify(r) });
+  // Operators read `wrangler tail`: a quiet tick says nothing at info, a busy one its counts as fields.
+  const { reports, ...rest } = r;
+  const counts = Object.fromEntries(Object.entries({ ...rest, reportsSent: reports.sent, reportsRetried: reports.retried, reportsDead: reports.dead }).filter(([, n]) => n > 0));
+  log(Object.keys(counts).length > 0 ? "info" : "debug", "reconcile.done", { counts });
   return r;
 }

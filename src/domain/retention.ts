@@ -32,7 +32,7 @@ export const CHUNK = 500;
 export const MAX_CHUNKS = 40;
 
 /**
- * One retention pass (SPEC §10), run by the Cron: everything settled and older than
+ * One retention pass (contract §10), run by the Cron: everything settled and older than
  * RETENTION_DAYS, in bounded chunks, messages first (a conversation goes only once its messages
  * have), within a time budget so a tick never runs long. Quiet when there was nothing to do.
  */

@@ -1,7 +1,7 @@
 import type { ReceiptStatus } from "./cxone";
 
 /**
- * Twilio's message statuses, ranked so that a message only ever moves forward (SPEC §3):
+ * Twilio's message statuses, ranked so that a message only ever moves forward (contract §3):
  * accepted/scheduled/queued → sending → sent → delivered | undelivered | failed (| canceled),
  * and read only after delivered. Twilio promises no order and may repeat itself.
  */

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
 import { database } from "../adapters/db/client";
 import { messageByAnyId, messagesOfConversation, optOutsOf, removeOptOuts, reportsOf } from "../adapters/db/admin";
 import { conversationById } from "../adapters/db/conversations";
@@ -9,20 +8,18 @@ import { addOptOut } from "../adapters/db/outbound";
 import { statusHistory } from "../adapters/db/status";
 import { requireConfig } from "../config";
 import { reconcileDeps } from "../deps";
-import { E164_RULE, isE164, isSenderKey } from "../domain/compliance/e164";
 import { threadName } from "../domain/inbound";
 import { reconcile } from "../domain/reconcile";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
 import { retryDeadLetter } from "./admin-retry";
+import { BusinessKey, DeadLetterId, DeadLetterLimit, OptOutBody, PhoneParam } from "./api-schemas";
 import type { AppEnv } from "./app";
 import { hasBearer } from "./auth";
 import { parseOr400, validated } from "./validate";
 
-const Phone = z.object({ phone: z.string().refine(isE164, E164_RULE) });
-const Business = z.string().refine((v) => v === "*" || isSenderKey(v), "must be an E.164 number, a short code, an MG SID or *");
 
-/** The operator's view (SPEC §3 /admin/*): bearer ADMIN_TOKEN, compared in constant time. */
+/** The operator's view (contract §3 /admin/*): bearer ADMIN_TOKEN, compared in constant time. */
 // `{"business": …}` is all an opt-out takes: a bigger body is refused before it is parsed.
 const optOutBodyLimit = bodyLimit({
   maxSize: 4 * 1024,
@@ -63,11 +60,11 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json({ conversation: conversation ?? null, messages: list });
   })
   .get("/admin/dead-letters", async (c) => {
-    const limit = parseOr400(z.coerce.number().int().min(1).max(500).default(100), c.req.query("limit"));
+    const limit = parseOr400(DeadLetterLimit, c.req.query("limit"));
     return c.json({ deadLetters: await openDeadLetters(database(c.env.DB), limit) });
   })
   .post("/admin/dead-letters/:id/retry", async (c) => {
-    const id = parseOr400(z.coerce.number().int().positive({ error: "must be a dead letter id" }), c.req.param("id"));
+    const id = parseOr400(DeadLetterId, c.req.param("id"));
     const db = database(c.env.DB);
     const letter = await deadLetterById(db, id);
     if (!letter) throw new AppError(404, "not_found", "no such dead letter");
@@ -77,12 +74,12 @@ export const adminRoutes = new Hono<AppEnv>()
     log("info", "deadletter.retried", { kind: letter.kind, reason: result.outcome });
     return c.json({ id, kind: letter.kind, ref: letter.ref, ...result });
   })
-  .get("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+  .get("/admin/opt-outs/:phone", validated("param", PhoneParam), async (c) => {
     const { phone } = c.req.valid("param");
     const rows = await optOutsOf(database(c.env.DB), phone);
     return c.json({ phone, suppressed: rows.length > 0, optOuts: rows });
   })
-  .put("/admin/opt-outs/:phone", optOutBodyLimit, validated("param", Phone), async (c) => {
+  .put("/admin/opt-outs/:phone", optOutBodyLimit, validated("param", PhoneParam), async (c) => {
     const { phone } = c.req.valid("param");
     const raw = await c.req.text();
     let body: unknown = {};
@@ -93,21 +90,21 @@ export const adminRoutes = new Hono<AppEnv>()
         throw new AppError(400, "invalid_json", "the body is not valid JSON");
       }
     }
-    const { business } = parseOr400(z.object({ business: Business.default("*") }).strict(), body);
+    const { business } = parseOr400(OptOutBody, body);
     await addOptOut(database(c.env.DB), [business], phone, "admin");
     log("info", "optout.added", { customer: phone, kind: "admin", sender: business });
     return c.json({ phone, business, suppressed: true });
   })
-  .delete("/admin/opt-outs/:phone", validated("param", Phone), async (c) => {
+  .delete("/admin/opt-outs/:phone", validated("param", PhoneParam), async (c) => {
     const { phone } = c.req.valid("param");
     const business = c.req.query("business");
-    if (business !== undefined) parseOr400(Business, business);
+    if (business !== undefined) parseOr400(BusinessKey, business);
     const removed = await removeOptOuts(database(c.env.DB), phone, business);
     log("info", "optout.removed", { customer: phone, kind: "admin", count: removed });
     return c.json({ phone, removed });
   })
   .get("/admin/senders/:sender", async (c) => {
-    const sender = parseOr400(Business.refine((v) => v !== "*", "must be a sender number or MG SID"), c.req.param("sender"));
+    const sender = parseOr400(BusinessKey.refine((v) => v !== "*", "must be a sender number or MG SID"), c.req.param("sender"));
     const stub = c.env.SENDER.getByName(sender);
     return c.json({ ...(await stub.stats()), sent: await stub.dispatchLog() });
   })

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { AppError, asAppError } from "../errors";
 import { log } from "../log";
 import { healthRoutes } from "./health";
+import { openApiRoutes } from "./openapi";
 import { adminRoutes } from "./admin";
 import { cxoneRoutes } from "./cxone";
 import { dfoRoutes } from "./dfo";
@@ -16,6 +17,7 @@ export type AppEnv = { Bindings: Env };
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.route("/", healthRoutes);
+  app.route("/", openApiRoutes);
   app.route("/", inboundRoutes);
   app.route("/", statusRoutes);
   app.route("/", cxoneRoutes);

@@ -5,7 +5,7 @@ import { AppError } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./app";
 
-/** SPEC §8: the lifetime of the tokens the bridge gives CXone. */
+/** contract §8: the lifetime of the tokens the bridge gives CXone. */
 export const TOKEN_TTL_S = 3600;
 
 /** The DFO routes exist only in DFO mode; anywhere else they are not there at all. */
@@ -21,7 +21,7 @@ const unb64url = (text: string) => atob(text.replace(/-/g, "+").replace(/_/g, "/
 const signature = (config: Ready<"dfo">, payload: string) => hmacSha256Hex(`byoc-token:${config.CXONE_BYOC_CLIENT_SECRET}`, payload);
 
 /**
- * A self-contained token (SPEC §8): whose it is and until when, signed. No storage, so it holds
+ * A self-contained token (contract §8): whose it is and until when, signed. No storage, so it holds
  * across Worker restarts and isolates, and is refused after its expiry.
  */
 export async function issueToken(config: Ready<"dfo">, now = Date.now()): Promise<string> {

@@ -14,7 +14,7 @@ import type { AppEnv } from "./app";
 import { byocToken, clientCredentials, credentialsMatch, dfoConfig, issueToken, TOKEN_TTL_S } from "./dfo-auth";
 import { describeIssues } from "./validate";
 
-/** Identical replies (no CXone id) on a thread within this long are one SMS (SPEC §8). */
+/** Identical replies (no CXone id) on a thread within this long are one SMS (contract §8). */
 const DEDUPE_WINDOW_MS = 120_000;
 
 const limit = bodyLimit({
@@ -42,7 +42,7 @@ async function jsonBody(c: Context<AppEnv>, route: string): Promise<unknown> {
   }
 }
 
-/** A 400 naming the field, and a log line naming the body's keys (SPEC §8), never a value. */
+/** A 400 naming the field, and a log line naming the body's keys (contract §8), never a value. */
 function refuse(route: string, body: unknown, problem: string): never {
   log("warn", "dfo.invalid_body", { route, reason: `${problem}; keys: ${keysOf(body).slice(0, 40).join(", ")}` });
   throw new AppError(400, "invalid_request", problem);
@@ -63,7 +63,7 @@ async function replyId(channelId: string, reply: DfoReply, env: Env, now: number
 }
 
 /**
- * An agent's reply (SPEC §8): answered 200 once it is durably queued — the same answer for a
+ * An agent's reply (contract §8): answered 200 once it is durably queued — the same answer for a
  * repeat, which sends nothing more. The sender is the business number whose channel this is.
  */
 async function takeReply(c: Context<AppEnv>, route: string, channelId: string | undefined, postId?: string) {
@@ -113,7 +113,7 @@ export const dfoRoutes = new Hono<AppEnv>()
   });
 
 /**
- * The OAuth 2.0 token endpoint CXone calls (SPEC §8): client credentials as JSON, a form or HTTP
+ * The OAuth 2.0 token endpoint CXone calls (contract §8): client credentials as JSON, a form or HTTP
  * Basic, checked in constant time; a self-contained token back.
  */
 async function tokenEndpoint(c: Context<AppEnv>) {

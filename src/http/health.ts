@@ -5,8 +5,8 @@ import type { AppEnv } from "./app";
 
 /**
  * 200 when the configuration of the deployment's dialect is complete and D1 answers; 503 naming
- * what is missing or malformed (SPEC §3). In DFO mode it also shows the origin in use: the
- * configured CXONE_API_BASE, or the one discovered from the token's tenant (SPEC §8).
+ * what is missing or malformed (contract §3). In DFO mode it also shows the origin in use: the
+ * configured CXONE_API_BASE, or the one discovered from the token's tenant (contract §8).
  */
 export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
   const { config, problems } = readConfig(c.env);

@@ -1,36 +1,19 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
 import { database } from "../adapters/db/client";
 import { suppressedAmong } from "../adapters/db/outbound";
 import { batchById, batchMessageCounts, createBatch, usedKeys } from "../adapters/db/proactive";
 import { requireConfig } from "../config";
 import { proactiveDeps } from "../deps";
-import { E164_RULE, isE164, isSenderKey } from "../domain/compliance/e164";
 import { resolveSender } from "../domain/outbound/job";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
+import { BatchItem, ProactiveBatch, ProactiveSingle } from "./api-schemas";
 import type { AppEnv } from "./app";
 import { hasBearer } from "./auth";
 import { parseOr400 } from "./validate";
 
-const MAX_BATCH = 10_000;
-const e164 = z.string().refine(isE164, E164_RULE);
-const sender = z.string().refine(isSenderKey, "must be an E.164 number, a short code or a Messaging Service SID");
-const text = z.string().min(1, "must not be empty").max(1600);
-const key = z.string().min(1).max(200);
-const campaignId = z.string().min(1).max(200);
-const customFields = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
-  .refine((r) => Object.keys(r).length <= 50, "at most 50 fields")
-  .optional();
-
-const Single = z.object({ to: e164, text, campaignId, idempotencyKey: key, from: sender.optional(), customFields }).strict();
-// A batch item's own fields are checked one by one, so one bad recipient is refused, not the batch.
-const Item = z.object({ to: z.unknown().optional(), text: z.unknown().optional(), idempotencyKey: z.unknown().optional(), customFields: z.unknown().optional() }).strict();
-const Batch = z.object({ campaignId, from: sender.optional(), messages: z.array(Item).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} recipients per batch`) }).strict();
-const ItemFields = z.object({ to: e164, text, idempotencyKey: key, customFields });
 
 const limit = bodyLimit({
   maxSize: 8 * 1024 * 1024,
@@ -57,14 +40,14 @@ export const proactiveRoutes = new Hono<AppEnv>()
       throw new AppError(400, "invalid_json", "the body is not valid JSON");
     }
     if (typeof body === "object" && body !== null && "messages" in body) {
-      const batch = parseOr400(Batch, body);
+      const batch = parseOr400(ProactiveBatch, body);
       const db = database(c.env.DB);
       const batchId = crypto.randomUUID();
       const refused: { to: unknown; reason: string }[] = [];
       const candidates: ProactiveRequest[] = [];
       const seen = new Set<string>();
       for (const raw of batch.messages) {
-        const item = ItemFields.safeParse(raw);
+        const item = BatchItem.safeParse(raw);
         if (!item.success) {
           refused.push({ to: raw.to, reason: item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
         } else if (seen.has(item.data.idempotencyKey)) {
@@ -74,7 +57,7 @@ export const proactiveRoutes = new Hono<AppEnv>()
           candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, text: item.data.text, from: batch.from, customFields: item.data.customFields, batchId });
         }
       }
-      // The same sender each recipient's launch will resolve (SPEC §4: a Messaging Service counts).
+      // The same sender each recipient's launch will resolve (contract §4: a Messaging Service counts).
       const sender = resolveSender(config, batch.from, undefined);
       const [used, suppressed] = await Promise.all([
         usedKeys(db, candidates.map((r) => r.key)),
@@ -91,7 +74,7 @@ export const proactiveRoutes = new Hono<AppEnv>()
       log("info", "proactive.batch_accepted", { batchId, campaignId: batch.campaignId, count: accepted.length, reason: `${refused.length} refused` });
       return c.json({ batchId, accepted: accepted.length, refused }, 202);
     }
-    const single = parseOr400(Single, body);
+    const single = parseOr400(ProactiveSingle, body);
     const answer = await launchProactive(proactiveDeps(c.env, config), config, {
       key: single.idempotencyKey,
       campaignId: single.campaignId,

@@ -9,7 +9,7 @@ export type Fields = Record<string, string | string[]>;
 
 /**
  * Twilio posts empty strings for fields it has no value for (`MessagingServiceSid=`, `FromZip=`):
- * empty means absent (SPEC §3). A repeated name keeps its non-empty values.
+ * empty means absent (contract §3). A repeated name keeps its non-empty values.
  */
 export function presentFields(fields: Fields): Fields {
   const out: Fields = Object.create(null);
@@ -24,7 +24,7 @@ export function presentFields(fields: Fields): Fields {
 const once = () => z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must appear once") });
 export const sid = (prefix: string) => once().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a Twilio SID (${prefix}…)`);
 
-/** The only fields whose absence or malformation refuses an inbound text (SPEC §3). */
+/** The only fields whose absence or malformation refuses an inbound text (contract §3). */
 const InboundIdentity = z.object({
   MessageSid: sid("(SM|MM)"),
   From: once().refine(isE164, E164_RULE),

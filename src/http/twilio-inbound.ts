@@ -35,7 +35,7 @@ export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBo
   const { fields: raw } = await verifyTwilioWebhook(c, "inbound");
   const fields = presentFields(raw);
   const id = inboundIdentity(fields);
-  // From here on nothing refuses the text (SPEC §3): Twilio does not retry a 4xx.
+  // From here on nothing refuses the text (contract §3): Twilio does not retry a 4xx.
   const optional = new OptionalFields(fields);
   const body = optional.get("Body", z.string()) ?? "";
   const service = optional.get("MessagingServiceSid", z.string().refine(isMessagingService, "must be a Messaging Service SID (MG…)"));

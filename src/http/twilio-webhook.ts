@@ -23,7 +23,7 @@ export interface VerifiedWebhook {
 }
 
 /**
- * Reads a Twilio webhook and proves it came from Twilio (SPEC §3): the X-Twilio-Signature over
+ * Reads a Twilio webhook and proves it came from Twilio (contract §3): the X-Twilio-Signature over
  * PUBLIC_BASE_URL + path + query and the fields (or, for JSON, the bodySHA256 query parameter),
  * with the primary or the secondary auth token; then AccountSid. Nothing is stored before this.
  */

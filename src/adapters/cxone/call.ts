@@ -5,7 +5,7 @@ import type { Token, TokenSource } from "./token";
 export type CxoneCall = (method: string, path: string, what: string, body?: unknown, headers?: Record<string, string>) => Promise<Response>;
 
 /**
- * Calls CXone with the bearer token (SPEC §4, §8): a 401 refreshes the token once and retries.
+ * Calls CXone with the bearer token (contract §4, §8): a 401 refreshes the token once and retries.
  * `origin` gives the API origin for a token (DFO may discover it from the token's tenant).
  */
 export function cxoneCaller(tokens: TokenSource, origin: (token: Token) => string | undefined, timeoutMs: number): CxoneCall {

@@ -10,7 +10,7 @@ import type { Token } from "./token";
 import { tokenSource } from "./token-source";
 
 /**
- * The one place CXONE_API_MODE is read (SPEC §1): the CXone port of the deployment's dialect.
+ * The one place CXONE_API_MODE is read (contract §1): the CXone port of the deployment's dialect.
  * Everything else — threading, sending, receipts, proactive, reconciliation — talks to the port.
  */
 export function cxonePort(env: Env): CxonePort {

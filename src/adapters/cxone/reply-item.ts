@@ -10,8 +10,8 @@ export const Attachment = z.object({
 
 /**
  * An agent's (or bot's) reply as the bridge takes it, whichever way it came: the body CXone pushes
- * to /cxone/outbound and lists in its poll (open-messaging, SPEC §3–4), or what a DFO reply
- * callback is turned into (SPEC §8). `to` must be E.164; `from`, when given, is a number, a short
+ * to /cxone/outbound and lists in its poll (open-messaging, contract §3–4), or what a DFO reply
+ * callback is turned into (contract §8). `to` must be E.164; `from`, when given, is a number, a short
  * code or a Messaging Service SID.
  */
 export const OutboundItem = z.object({

@@ -7,7 +7,7 @@ import { consentChanges, optOuts } from "./schema";
 const PLACES = 1024;
 
 /**
- * The order key of a consent change made at `ms` (SPEC §5). A customer's keyword counts from when
+ * The order key of a consent change made at `ms` (contract §5). A customer's keyword counts from when
  * the bridge received it, `place` (its position in the thread) ordering two keywords of the same
  * millisecond; an operator's or Twilio's change counts from when it was made, after any keyword
  * of that millisecond.

@@ -26,7 +26,7 @@ export async function markClosed(db: Db, id: string): Promise<void> {
 
 /**
  * A proactive conversation opened for this thread after `after`: the customer's reply belongs
- * there (SPEC §3). Looked up by the thread when it delivers, so a launch needs no call to it.
+ * there (contract §3). Looked up by the thread when it delivers, so a launch needs no call to it.
  */
 export async function newerProactive(db: Db, customer: string, business: string, after: number) {
   return db

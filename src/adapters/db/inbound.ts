@@ -22,7 +22,7 @@ export interface InboundRow {
   checkAt: number | null;
   /** Its position in the thread: orders keywords received within the same millisecond. */
   place: number;
-  /** The Messaging Service the texted number belongs to: an opt-out covers it too (SPEC §5). */
+  /** The Messaging Service the texted number belongs to: an opt-out covers it too (contract §5). */
   service?: string | null;
 }
 

@@ -23,7 +23,7 @@ export async function queueReport(db: Db, cxoneMessageId: string, body: Receipt,
 /**
  * Records that Twilio accepted a send (the row moves to `submitted` with its SID) and queues its
  * SENT report in the same transaction: whatever a status callback queues after the SID is known
- * comes after SENT in the outbox, so SENT reaches CXone first (SPEC §3).
+ * comes after SENT in the outbox, so SENT reaches CXone first (contract §3).
  */
 export async function recordSubmitted(
   db: Db,
@@ -74,7 +74,7 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, 
 export type ClaimedReport = typeof outbox.$inferSelect;
 
 /**
- * A message's reports reach CXone one at a time, oldest first (SPEC §3): only a message's oldest
+ * A message's reports reach CXone one at a time, oldest first (contract §3): only a message's oldest
  * pending report may be claimed. One waiting out a Retry-After, or leased to a worker that is
  * sending it, holds the later ones back — so CXone never sees DELIVERED before SENT, however long
  * SENT was delayed. The check reads the (message, status) unique index.

@@ -8,7 +8,7 @@ export const CHECK_CAP_MS = 6 * 3600_000;
 
 /**
  * Takes the messages whose check time has come, oldest first, and moves each one's next check
- * forward before anyone looks (SPEC §10): `baseMs` doubled per look that has not succeeded yet,
+ * forward before anyone looks (contract §10): `baseMs` doubled per look that has not succeeded yet,
  * up to CHECK_CAP_MS. A check that then throws leaves the row behind the others instead of at
  * the head of every tick; one that succeeds sets its own next time (`nextCheck`). Only rows with
  * a check time are indexed (a partial index), so the cost follows what is pending.

@@ -4,7 +4,7 @@ import type { Db } from "./client";
 import { conversations, deadLetters, messages, outbox, proactiveBatches, proactiveRequests, statusEvents } from "./schema";
 
 /**
- * Retention (SPEC §10): what is settled and older than the cutoff goes, one bounded chunk per
+ * Retention (contract §10): what is settled and older than the cutoff goes, one bounded chunk per
  * call, each read through an index that holds only deletable rows (so a chunk costs its own size,
  * never a scan of what stays). Never an unsettled message, an open dead letter or the
  * suppression list.

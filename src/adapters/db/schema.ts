@@ -170,7 +170,7 @@ export const optOuts = sqliteTable(
 );
 
 /**
- * The latest consent change applied per customer and business (SPEC §5): a keyword changes the
+ * The latest consent change applied per customer and business (contract §5): a keyword changes the
  * suppression list only if it is newer than the change recorded here, so a START processed late
  * (a repaired write, a replay) never undoes a later STOP. Operators' and Twilio's changes count
  * from when they were made. Kept like the suppression list: never deleted by age.

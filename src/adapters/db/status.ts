@@ -59,7 +59,7 @@ const ORPHAN_CAP_MS = 3600_000;
 
 /**
  * Takes the orphans whose next try has come, moving each one's next try forward with backoff
- * first (SPEC §10), so orphans that never match cannot hold the sweep's batch.
+ * first (contract §10), so orphans that never match cannot hold the sweep's batch.
  */
 export async function claimOrphans(db: Db, now: number, limit = 100) {
   const due = db

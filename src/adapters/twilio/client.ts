@@ -2,7 +2,7 @@ import type { Ready } from "../../config";
 import { fetchUpstream, parseUpstream, upstreamFailure } from "../http";
 import { TwilioMessage, TwilioMessagePage, type OutgoingSms } from "./schemas";
 
-/** Twilio's Messages API as the bridge uses it (SPEC §4). Failures are AppErrors carrying Twilio's error code. */
+/** Twilio's Messages API as the bridge uses it (contract §4). Failures are AppErrors carrying Twilio's error code. */
 export interface TwilioApi {
   send(sms: OutgoingSms): Promise<TwilioMessage>;
   fetchMessage(sid: string): Promise<TwilioMessage>;

@@ -3,7 +3,7 @@ import { AppError } from "../../errors";
 import { fetchUpstream } from "../http";
 import { basicAuth } from "./client";
 
-/** SPEC §8: at most this much per media item, and this many redirects (Twilio's CDN). */
+/** contract §8: at most this much per media item, and this many redirects (Twilio's CDN). */
 export const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
 const MAX_REDIRECTS = 3;
 
@@ -18,7 +18,7 @@ export function mediaOrigins(config: Ready): Set<string> {
 }
 
 /**
- * Fetches one of a customer's MMS items from Twilio (SPEC §8). Only a URL on Twilio's API origin
+ * Fetches one of a customer's MMS items from Twilio (contract §8). Only a URL on Twilio's API origin
  * is ever fetched — a MediaUrl anywhere else is refused before any request leaves (SSRF) — with
  * the account's credentials; Twilio answers with a redirect to its CDN, followed at most three
  * times without the credentials (they are Twilio's, not the CDN's). More than 5 MB is refused

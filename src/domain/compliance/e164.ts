@@ -1,5 +1,5 @@
 /**
- * Addresses (SPEC §5). Customers are E.164: a "+" and 7–15 digits, no leading zero in the country
+ * Addresses (contract §5). Customers are E.164: a "+" and 7–15 digits, no leading zero in the country
  * code (+290 and +683 numbers have 7). The business side may also be a short code, and a sender
  * a Messaging Service. Nothing is ever "fixed" silently.
  */

@@ -1,5 +1,5 @@
 /**
- * Opt-out and opt-in keywords (SPEC §5): the whole message, case-insensitive, with surrounding
+ * Opt-out and opt-in keywords (contract §5): the whole message, case-insensitive, with surrounding
  * spaces and punctuation ignored — "STOP", " Stop. ", "stop!" count; "stop please" does not.
  */
 export type Keyword = "stop" | "start" | "help";

@@ -1,5 +1,5 @@
 /**
- * Quiet hours for proactive messages (SPEC §3): no campaign text inside the window, recipient
+ * Quiet hours for proactive messages (contract §3): no campaign text inside the window, recipient
  * local time; a send that falls inside is deferred to the window's end, never dropped.
  */
 

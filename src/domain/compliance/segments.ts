@@ -1,5 +1,5 @@
 /**
- * SMS segment counting (SPEC §5), matching Twilio's own calculator (`sms-segments-calculator`,
+ * SMS segment counting (contract §5), matching Twilio's own calculator (`sms-segments-calculator`,
  * the test oracle): GSM-7 is 160 septets in one segment, 153 per segment when concatenated, an
  * extension-table character costs two septets and is never split across segments; anything
  * outside GSM-7 makes the message UCS-2: 70 UTF-16 units alone, 67 per segment, and a grapheme

@@ -1,5 +1,5 @@
 /**
- * The per-sender throughput limit, counted in segments (SPEC §5): a virtual-scheduling token
+ * The per-sender throughput limit, counted in segments (contract §5): a virtual-scheduling token
  * bucket (GCRA) with no burst. Segments get slots `spacing` apart, as a carrier queue drains
  * them, and a message goes to Twilio once the slot of its last segment has come — its cost is
  * paid before it leaves. So no one-second window ever holds more than `rate` segments, a

@@ -33,7 +33,7 @@ export interface Sender {
 }
 
 /**
- * SPEC §4: the message's own `from`, else the business number the customer texted, else
+ * contract §4: the message's own `from`, else the business number the customer texted, else
  * TWILIO_FROM_NUMBER; with TWILIO_MESSAGING_SERVICE_SID the service sends instead (unless the
  * message names a service itself). A conversation whose business side is a Messaging Service (a
  * proactive alert before the service picked its number) sends through that service. Undefined
@@ -48,7 +48,7 @@ export function resolveSender(config: Ready, from: string | null | undefined, bu
 }
 
 /**
- * CXone's createdTime as an instant (SPEC §10): offsets and fractional seconds normalised, so
+ * CXone's createdTime as an instant (contract §10): offsets and fractional seconds normalised, so
  * `10:00:00+01:00` comes before `09:30:00Z` and `…:00Z` before `…:00.100Z`. Digits finer than a
  * millisecond are dropped (ties then keep arrival order).
  */

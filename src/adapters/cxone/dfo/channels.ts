@@ -2,7 +2,7 @@ import type { Config } from "../../../config";
 import { sha256Hex } from "../../../crypto";
 
 /**
- * DFO channels and the bridge's own message ids (SPEC §8). CXONE_DFO_CHANNELS maps a business
+ * DFO channels and the bridge's own message ids (contract §8). CXONE_DFO_CHANNELS maps a business
  * sender (the number a customer texts, or a Messaging Service) to its channel; "*" is the default.
  */
 export function channelFor(config: Config, ...senders: (string | null | undefined)[]): string | undefined {

@@ -5,7 +5,7 @@ import { cxoneCaller, isUpstreamStatus } from "../call";
 import type { TokenSource } from "../token";
 import { DfoErrors, PostedMessage, TemporaryAttachment, type DfoStatus, type NewDfoMessage } from "./schemas";
 
-/** The DFO 3.0 calls the bridge makes (SPEC §8). Every failure is an AppError; 404/409 keep their status. */
+/** The DFO 3.0 calls the bridge makes (contract §8). Every failure is an AppError; 404/409 keep their status. */
 export interface DfoApi {
   /** A message into a channel's thread; `undefined` when CXone already has its idOnExternalPlatform. */
   postMessage(channelId: string, body: NewDfoMessage): Promise<{ contactId?: string; messageId?: string } | undefined>;
@@ -17,7 +17,7 @@ export interface DfoApi {
 const path = (...parts: string[]) => parts.map(encodeURIComponent).join("/");
 
 export function dfoClient(config: Ready<"dfo">, tokens: TokenSource): DfoApi {
-  // CXONE_API_BASE when set; otherwise the origin discovered with the token (SPEC §8).
+  // CXONE_API_BASE when set; otherwise the origin discovered with the token (contract §8).
   const call = cxoneCaller(tokens, (token) => config.CXONE_API_BASE ?? token.apiBase, config.UPSTREAM_TIMEOUT_MS);
   return {
     async postMessage(channelId, body) {
@@ -49,7 +49,7 @@ export function dfoClient(config: Ready<"dfo">, tokens: TokenSource): DfoApi {
 }
 
 /**
- * SPEC §8: a 409, or an answer saying the idOnExternalPlatform exists already, means CXone has the
+ * contract §8: a 409, or an answer saying the idOnExternalPlatform exists already, means CXone has the
  * message (a repeat after a lost answer). DFO documents no idempotency; this is read from words.
  */
 async function isDuplicate(err: unknown): Promise<boolean> {

@@ -12,7 +12,7 @@ import { dfoClient, type DfoApi } from "./client";
 import type { DfoStatus, NewDfoMessage } from "./schemas";
 
 /**
- * The DFO 3.0 "Bring Your Own Channel" dialect (SPEC §8): a customer's messages are posted into
+ * The DFO 3.0 "Bring Your Own Channel" dialect (contract §8): a customer's messages are posted into
  * the thread named by their number on the channel of the business number they texted — CXone
  * threads by it, so there is nothing to find, create or reactivate — and reports are status
  * updates of final states only (the reply callback's 200 told CXone the bridge took it).
@@ -77,7 +77,7 @@ export function dfoPort(config: Ready<"dfo">, tokens: TokenSource, fetchMedia: (
   };
 }
 
-/** What a message posted into a customer's thread always carries (SPEC §8). */
+/** What a message posted into a customer's thread always carries (contract §8). */
 function threadPost(customer: string, text: string, at: string, direction: "inbound" | "outbound"): Omit<NewDfoMessage, "idOnExternalPlatform"> {
   return {
     thread: { idOnExternalPlatform: customer, threadName: `SMS ${maskPhone(customer)}` },
@@ -88,7 +88,7 @@ function threadPost(customer: string, text: string, at: string, direction: "inbo
   };
 }
 
-/** SPEC §8: delivered, seen, or failed with the reason; nothing for SENT. */
+/** contract §8: delivered, seen, or failed with the reason; nothing for SENT. */
 function dfoStatus(receipt: Receipt): DfoStatus | undefined {
   const updatedAt = receipt.at;
   switch (receipt.status) {

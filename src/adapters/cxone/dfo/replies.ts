@@ -12,7 +12,7 @@ export interface DfoReply {
 }
 
 /**
- * Reads what the bridge needs (SPEC §8) out of a reply callback, tolerantly: the text from TEXT
+ * Reads what the bridge needs (contract §8) out of a reply callback, tolerantly: the text from TEXT
  * content or the plain text of richer content (quick replies, list pickers carry `{content}`) or
  * the fallback text; the recipient from `endUserRecipients`, else `recipients` (the key CXone's
  * agent side uses), else the thread, else — the older route — the post id in the path.

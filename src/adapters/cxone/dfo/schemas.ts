@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * DFO 3.0 (SPEC §8), both ways. Public evidence for this contract is partial, so CXone's bodies
+ * DFO 3.0 (contract §8), both ways. Public evidence for this contract is partial, so CXone's bodies
  * are parsed tolerantly: unknown fields are kept, only what the bridge needs is required, ids may
  * come as numbers.
  */
@@ -57,7 +57,7 @@ const ContentOf = z.looseObject({
 });
 
 /**
- * An agent's reply as CXone calls the bridge with it (SPEC §8; fields the bridge needs):
+ * An agent's reply as CXone calls the bridge with it (contract §8; fields the bridge needs):
  * `POST …/2.0/channel/:channelId/outbound` and the older `POST …/1.0/posts/:postId/messages`, whose
  * body is less well documented — so the content may also sit under `message`.
  */

@@ -5,7 +5,7 @@ import { expiringIn, type Token } from "../token";
 import { CxoneConfiguration, DfoTokenResponse } from "./schemas";
 
 /**
- * The bridge's own token towards CXone in DFO mode (SPEC §8): the password grant with a CXone
+ * The bridge's own token towards CXone in DFO mode (contract §8): the password grant with a CXone
  * user's access key, the registered application as HTTP Basic. Without CXONE_API_BASE, the DFO
  * origin is discovered from the `tenantId` of the token's `id_token` and kept with the token.
  */

@@ -12,7 +12,7 @@ import {
 } from "./schemas";
 import type { TokenSource } from "../token";
 
-/** The CXone calls the bridge makes (SPEC §4). Every failure is an AppError; 409/404 keep their status. */
+/** The CXone calls the bridge makes (contract §4). Every failure is an AppError; 409/404 keep their status. */
 export interface CxoneApi {
   findActiveConversation(address: string): Promise<ConversationRef | undefined>;
   createConversation(body: NewConversation, idempotencyKey: string): Promise<ConversationRef>;

@@ -2,7 +2,7 @@ import type { ProactiveAlert } from "../../../domain/cxone";
 import type { InboundMessage } from "../../../domain/inbound";
 import type { NewConversation, NewMessage } from "./schemas";
 
-/** SPEC §4 "Create a conversation", for a customer who texted first. */
+/** contract §4 "Create a conversation", for a customer who texted first. */
 export function inboundConversation(msg: InboundMessage): NewConversation {
   return {
     channel_type: "sms",
@@ -15,7 +15,7 @@ export function inboundConversation(msg: InboundMessage): NewConversation {
   };
 }
 
-/** SPEC §4 "Append an inbound message"; an opt-out keyword is flagged so the agent sees it. */
+/** contract §4 "Append an inbound message"; an opt-out keyword is flagged so the agent sees it. */
 export function inboundMessage(msg: InboundMessage): NewMessage {
   return {
     direction: "inbound",
@@ -32,7 +32,7 @@ export function inboundMessage(msg: InboundMessage): NewMessage {
   };
 }
 
-/** SPEC §4 "Proactive conversation": the customer participant, the campaign and the caller's fields. */
+/** contract §4 "Proactive conversation": the customer participant, the campaign and the caller's fields. */
 export function proactiveConversation(alert: ProactiveAlert): NewConversation {
   return {
     channel_type: "sms",

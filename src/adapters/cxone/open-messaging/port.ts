@@ -8,7 +8,7 @@ import { cxoneClient, type CxoneApi } from "./client";
 import { inboundConversation, inboundMessage, proactiveConversation, proactiveMessage } from "./payloads";
 import type { StatusReport } from "./schemas";
 
-/** The open-messaging dialect (SPEC §3–4): conversations, appended messages, a polled feed, SENT receipts. */
+/** The open-messaging dialect (contract §3–4): conversations, appended messages, a polled feed, SENT receipts. */
 export function openMessagingPort(config: Ready<"open-messaging">, tokens: TokenSource): CxonePort & { api: CxoneApi } {
   const api = cxoneClient(config, tokens);
   return {
@@ -26,7 +26,7 @@ export function openMessagingPort(config: Ready<"open-messaging">, tokens: Token
   };
 }
 
-/** SPEC §4 "Report status". (A report queued before receipts were kept neutral is already one.) */
+/** contract §4 "Report status". (A report queued before receipts were kept neutral is already one.) */
 function statusReport(receipt: Receipt | StatusReport): StatusReport {
   if ("deliveryReceipt" in receipt) return receipt;
   return {
@@ -42,7 +42,7 @@ function statusReport(receipt: Receipt | StatusReport): StatusReport {
 }
 
 /**
- * Puts one inbound message into the customer's one active CXone conversation (SPEC §4): reuse
+ * Puts one inbound message into the customer's one active CXone conversation (contract §4): reuse
  * the known thread, else find the active one, else create it; append with the MessageSid as
  * idempotency key; 409 (archived) → reactivate and append; 404 (gone) → create anew and append.
  * `thread` is updated in place so the caller can persist it even when a later step throws.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** What CXone answers (SPEC §4), parsed before use: an unexpected shape is an upstream fault. */
+/** What CXone answers (contract §4), parsed before use: an unexpected shape is an upstream fault. */
 
 export const TokenResponse = z.object({
   access_token: z.string().min(1),

@@ -3,7 +3,7 @@ import { fetchUpstream, parseUpstream, upstreamFailure } from "../../http";
 import { expiringIn, type Token } from "../token";
 import { TokenResponse } from "./schemas";
 
-/** OAuth 2.0 client-credentials grant (SPEC §4). */
+/** OAuth 2.0 client-credentials grant (contract §4). */
 export async function requestToken(config: Ready<"open-messaging">): Promise<Token> {
   const form = new URLSearchParams({ grant_type: "client_credentials" });
   if (config.CXONE_SCOPE) form.set("scope", config.CXONE_SCOPE);
