@@ -4,12 +4,30 @@ import { Carrier, type InboundSms, type Outcome } from "./carrier";
 import { controlRoutes } from "./control";
 import { errorBody, twilioError, type TwilioError } from "./errors";
 import { listPage } from "./list";
-import { createMessage, resource, type EmulatedMessage } from "./messages";
+import { MediaStore, type MediaContent, type MediaInput } from "./media";
+import { createMessage, newSid, resource, type EmulatedMessage } from "./messages";
 import { isMessageStatus } from "./openapi";
 import { twilioOpenApi } from "./openapi-subset";
 import { validateCreate, validateListQuery } from "./validate";
 
-export type { EmulatedMessage, InboundSms, Outcome };
+export type { EmulatedMessage, InboundSms, MediaContent, MediaInput, Outcome };
+
+/**
+ * A customer's text as the emulator's caller describes it: media either as URLs (with their
+ * types) or as content the emulator stores and hands out under its own MediaUrls, as Twilio does;
+ * `mediaUrls` are bare URLs, typed from the stored item when they are the emulator's own.
+ */
+export interface InboundInput extends Omit<InboundSms, "media"> {
+  media?: (NonNullable<InboundSms["media"]>[number] | MediaContent)[];
+  mediaUrls?: string[];
+}
+
+export interface StoredMediaRef {
+  sid: string;
+  url: string;
+  contentType: string;
+  size: number;
+}
 
 export interface TwilioEmulatorOptions {
   /** "AC" + 32 hex. */
@@ -29,6 +47,11 @@ export interface TwilioEmulatorOptions {
   random?: () => number;
   /** Used for outgoing webhooks and callbacks (default globalThis.fetch). */
   fetch?: typeof fetch;
+  /**
+   * The emulator's origin as the bridge's TWILIO_API_BASE names it: MediaUrls and the CDN redirect
+   * point there (default: the origin the request came to). The bridge fetches media only there.
+   */
+  apiBaseUrl?: string;
 }
 
 export interface TwilioEmulator {
@@ -36,8 +59,15 @@ export interface TwilioEmulator {
   faults: Faults;
   /** Every message created through the API, in creation order. */
   messages(): EmulatedMessage[];
-  /** A customer's text, as Twilio's signed inbound webhook to `${bridgeUrl}/twilio/inbound`. */
-  sendInbound(input: InboundSms): Promise<{ sid: string; status: number; body: string }>;
+  /**
+   * A customer's text, as Twilio's signed inbound webhook to `${bridgeUrl}/twilio/inbound`; media
+   * given as content is stored under the message, its URLs on apiBaseUrl, else on `baseUrl`.
+   */
+  sendInbound(input: InboundInput, baseUrl?: string): Promise<{ sid: string; status: number; body: string }>;
+  /** Stores an MMS item; its MediaUrl is on apiBaseUrl, else on `baseUrl`. */
+  addMedia(input: MediaInput, baseUrl?: string): StoredMediaRef;
+  /** What Twilio's CDN answers for a stored item (no credentials asked), undefined when unknown. */
+  mediaContent(sid: string): Response | undefined;
   /** One signed status callback (and the stored status updated); the HTTP status the bridge answered, 0 without a StatusCallback. */
   sendStatus(sid: string, status: string, errorCode?: number): Promise<number>;
   /** How automatic status progression ends for a recipient (default delivered). */
@@ -54,6 +84,7 @@ const SERVICE_NUMBER = "+15005550006";
 const API = "/2010-04-01/Accounts/:AccountSid";
 
 const fail = (c: Context, e: TwilioError) => c.json(errorBody(e), e.status);
+const notFound = (c: Context) => fail(c, twilioError(404, 20404, `The requested resource ${new URL(c.req.url).pathname} was not found`));
 
 /** Twilio reads parameters only from a form body; any other body leaves the request without them. */
 async function formOf(c: Context): Promise<URLSearchParams> {
@@ -73,6 +104,29 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
   const carrier = new Carrier({ ...options, random, fetch: options.fetch ?? ((input, init) => fetch(input, init)) });
   let messages: EmulatedMessage[] = [];
   const unsubscribed = new Set<string>();
+  const media = new MediaStore(options.accountSid);
+  // apiBaseUrl, when set, is the one true address; else the caller's (the origin a request came to).
+  const baseOf = (given: string | undefined) => {
+    const base = options.apiBaseUrl ?? given;
+    if (!base) throw new Error("media URLs need the emulator's base URL (apiBaseUrl)");
+    return base.replace(/\/+$/, "");
+  };
+
+  function addMedia(input: MediaInput, baseUrl?: string): StoredMediaRef {
+    const base = baseOf(baseUrl);
+    const item = media.add(input);
+    return { sid: item.sid, url: media.url(base, item), contentType: item.contentType, size: item.size };
+  }
+
+  function sendInbound(input: InboundInput, baseUrl?: string) {
+    const { media: given = [], mediaUrls = [], ...sms } = input;
+    const sid = sms.sid ?? newSid(given.length + mediaUrls.length > 0 ? "MM" : "SM");
+    const items = [
+      ...given.map((m) => ("url" in m ? m : addMedia({ ...m, messageSid: sid }, baseUrl))),
+      ...mediaUrls.map((url) => ({ url, contentType: media.byUrl(url)?.contentType ?? "application/octet-stream" })),
+    ];
+    return carrier.sendInbound({ ...sms, sid, media: items.map(({ url, contentType }) => ({ url, contentType })) });
+  }
 
   function authenticated(c: Context): boolean {
     if (c.req.param("AccountSid") !== options.accountSid) return false;
@@ -138,13 +192,25 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     return m ? c.json(resource(m)) : c.notFound();
   });
 
-  app.notFound((c) => fail(c, twilioError(404, 20404, `The requested resource ${new URL(c.req.url).pathname} was not found`)));
+  // Twilio's media route answers the bytes' whereabouts, not the bytes: a redirect to its CDN.
+  app.get(`${API}/Messages/:MessageSid/Media/:MediaSid`, (c) => {
+    const item = media.get(c.req.param("MediaSid"));
+    if (!item || item.messageSid !== c.req.param("MessageSid")) return notFound(c);
+    return c.redirect(`${baseOf(new URL(c.req.url).origin)}/_emu/cdn/${item.sid}`, 307);
+  });
+
+  app.notFound(notFound);
 
   const emulator: TwilioEmulator = {
     app,
     faults,
     messages: () => [...messages],
-    sendInbound: (input) => carrier.sendInbound(input),
+    sendInbound,
+    addMedia,
+    mediaContent: (sid) => {
+      const item = media.get(sid);
+      return item && media.content(item);
+    },
     sendStatus,
     setOutcome: (to, outcome) => carrier.setOutcome(to, outcome),
     unsubscribe: (phone) => void unsubscribed.add(phone),
@@ -153,6 +219,7 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
       messages = [];
       unsubscribed.clear();
       carrier.reset();
+      media.clear();
       faults.clear();
     },
   };

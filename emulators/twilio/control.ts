@@ -2,13 +2,16 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { FaultRule } from "../faults";
 import type { TwilioEmulator } from "./app";
+import { MediaContent, MediaInput } from "./media";
 import { twilioOpenApi } from "./openapi-subset";
 
 const Inbound = z.object({
   from: z.string().min(1),
   to: z.string().min(1),
   body: z.string(),
-  media: z.array(z.object({ url: z.string().min(1), contentType: z.string().min(1) })).optional(),
+  // An item is a URL with its type, or content stored here and handed out under a MediaUrl of ours.
+  media: z.array(z.union([z.object({ url: z.string().min(1), contentType: z.string().min(1) }), MediaContent])).optional(),
+  mediaUrls: z.array(z.string().min(1)).optional(),
   messagingServiceSid: z.string().optional(),
   sid: z.string().optional(),
   extraFields: z.array(z.tuple([z.string().min(1), z.string()])).optional(),
@@ -16,6 +19,8 @@ const Inbound = z.object({
 const StatusChange = z.object({ status: z.enum(twilioOpenApi.messageStatus), errorCode: z.number().int().optional() });
 const OutcomeBody = z.object({ status: z.enum(["delivered", "undelivered", "failed", "sent"]), errorCode: z.number().int().optional() });
 const FaultRules = z.object({ rules: z.array(FaultRule) });
+
+const originOf = (c: Context) => new URL(c.req.url).origin;
 
 async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; res: Response }> {
   const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
@@ -34,10 +39,18 @@ export function controlRoutes(emu: TwilioEmulator): Hono {
   control.onError((err, c) => c.json({ error: "delivery_failed", message: err.message }, 502));
   control.get("/messages", (c) => c.json(emu.messages()));
   control.get("/stats", (c) => c.json(emu.stats()));
+  // Media handed out here is on the origin this request came to, which is where the bridge's
+  // TWILIO_API_BASE points when the caller uses the same address (unless apiBaseUrl says otherwise).
   control.post("/inbound", async (c) => {
     const input = await parse(c, Inbound);
-    return input.ok ? c.json(await emu.sendInbound(input.data)) : input.res;
+    return input.ok ? c.json(await emu.sendInbound(input.data, originOf(c))) : input.res;
   });
+  control.post("/media", async (c) => {
+    const input = await parse(c, MediaInput);
+    return input.ok ? c.json(emu.addMedia(input.data, originOf(c)), 201) : input.res;
+  });
+  // Twilio's CDN: whoever has the link gets the bytes, as with the signed links Twilio redirects to.
+  control.get("/cdn/:sid", (c) => emu.mediaContent(c.req.param("sid")) ?? c.json({ error: "not_found", message: `no media ${c.req.param("sid")}` }, 404));
   control.post("/status/:sid", async (c) => {
     const input = await parse(c, StatusChange);
     if (!input.ok) return input.res;

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
+import { fetchTwilioMedia, MAX_MEDIA_BYTES } from "../../src/adapters/twilio/media";
 import { checkSignature, parseForm } from "../../src/adapters/twilio/signature";
+import { requireConfig } from "../../src/config";
 import { createTwilioEmulator, type TwilioEmulatorOptions } from "../../emulators/twilio/app";
 import { twilioOpenApi } from "../../emulators/twilio/openapi-subset";
+import { TEST_BINDINGS } from "../support/bindings";
+import { network, serveOrigin } from "../support/network";
 
 const ACCOUNT = `AC${"1".repeat(32)}`;
 const TOKEN = "emulator-token";
@@ -13,6 +17,9 @@ const valid = { To: "+14155550100", From: "+15550001000", Body: "hi", StatusCall
 // Bodies are decoded by hand: workerd warns on .text() of a form body.
 const textOf = async (r: Request | Response) => new TextDecoder().decode(await r.clone().arrayBuffer());
 const formOf = async (r: Request) => Object.fromEntries(new URLSearchParams(await textOf(r)));
+/** Whether the bridge's own check takes the request's signature, for the URL it was sent to unless told. */
+const accepted = async (request: Request, url = request.url) =>
+  (await checkSignature([TOKEN], request.headers.get("x-twilio-signature"), url, parseForm(await textOf(request)))).valid;
 
 /** An emulator whose webhooks and callbacks land in `captured` instead of the network. */
 function emulator(options: Partial<TwilioEmulatorOptions> = {}) {
@@ -215,9 +222,6 @@ describe("the Twilio emulator's API, against Twilio's OpenAPI description", () =
 });
 
 describe("the Twilio emulator as the carrier: webhooks and status callbacks", () => {
-  const accepted = async (request: Request, url = request.url) =>
-    (await checkSignature([TOKEN], request.headers.get("x-twilio-signature"), url, parseForm(await textOf(request)))).valid;
-
   it("sends Twilio's inbound webhook form, signed for the public URL and delivered to the bridge", async () => {
     const { emu, captured } = emulator({ bridgeUrl: "http://localhost:8787", publicBaseUrl: "https://sms.example.com" });
     const result = await emu.sendInbound({
@@ -355,5 +359,135 @@ describe("the Twilio emulator's faults and control routes", () => {
     await emuFetch("POST", "/reset");
     expect(emu.messages()).toEqual([]);
     expect((await create(emu, { ...valid, To: "+14155550123" })).status).toBe(201);
+  });
+});
+
+describe("the Twilio emulator's MMS media, handed out as Twilio does", () => {
+  // A 1×1 PNG.
+  const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+  const pngBytes = Uint8Array.from(atob(PNG), (ch) => ch.charCodeAt(0));
+  const control = (emu: Emu, path: string, body: unknown) =>
+    emu.app.fetch(new Request(`https://twilio.test/_emu${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+  const upload = async (emu: Emu, body: unknown) => (await (await control(emu, "/media", body)).json()) as { sid: string; url: string; contentType: string; size: number };
+  const fetchAs = (emu: Emu, url: string, auth?: string) => emu.app.fetch(new Request(url, auth ? { headers: { authorization: auth } } : {}));
+  const MEDIA_URL = new RegExp(`^https://twilio\\.test/2010-04-01/Accounts/${ACCOUNT}/Messages/MM[0-9a-f]{32}/Media/ME[0-9a-f]{32}$`);
+
+  it("answers a MediaUrl only with the account's credentials, then redirects to the CDN, which serves the bytes without them", async () => {
+    const { emu } = emulator();
+    const res = await control(emu, "/media", { contentType: "image/png", base64: PNG });
+    expect(res.status).toBe(201);
+    const media = (await res.json()) as { sid: string; url: string };
+    expect(media.sid).toMatch(/^ME[0-9a-f]{32}$/);
+    expect(media.url).toMatch(MEDIA_URL);
+    expect(media.url.endsWith(`/Media/${media.sid}`)).toBe(true);
+
+    for (const auth of [undefined, basic(ACCOUNT, "nope"), basic(KEY, "nope")]) {
+      const refused = await fetchAs(emu, media.url, auth);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toEqual({ code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status: 401 });
+    }
+    for (const auth of [basic(), basic(KEY, "key-secret")]) {
+      const redirect = await fetchAs(emu, media.url, auth);
+      expect(redirect.status).toBe(307);
+      expect(redirect.headers.get("location")).toBe(`https://twilio.test/_emu/cdn/${media.sid}`);
+    }
+
+    const cdn = await fetchAs(emu, `https://twilio.test/_emu/cdn/${media.sid}`);
+    expect(cdn.status).toBe(200);
+    expect(cdn.headers.get("content-type")).toBe("image/png");
+    expect(cdn.headers.get("content-length")).toBe(String(pngBytes.byteLength));
+    expect(new Uint8Array(await cdn.arrayBuffer())).toEqual(pngBytes);
+  });
+
+  it("makes synthetic bytes of a given size, files an item under a given message, and 404s what it does not have", async () => {
+    const { emu } = emulator();
+    const big = await upload(emu, { contentType: "video/mp4", size: 6 * 1024 * 1024 });
+    const cdn = await fetchAs(emu, (await fetchAs(emu, big.url, basic())).headers.get("location")!);
+    expect(cdn.headers.get("content-length")).toBe(String(6 * 1024 * 1024));
+    expect((await cdn.arrayBuffer()).byteLength).toBe(6 * 1024 * 1024);
+
+    const messageSid = `MM${"c".repeat(32)}`;
+    const filed = await upload(emu, { contentType: "image/png", base64: PNG, messageSid });
+    expect(filed.url).toBe(`https://twilio.test/2010-04-01/Accounts/${ACCOUNT}/Messages/${messageSid}/Media/${filed.sid}`);
+
+    for (const url of [filed.url.replace(filed.sid, `ME${"0".repeat(32)}`), filed.url.replace(messageSid, `MM${"d".repeat(32)}`)]) {
+      const res = await fetchAs(emu, url, basic());
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 20404, status: 404 });
+    }
+    expect((await fetchAs(emu, `https://twilio.test/_emu/cdn/ME${"0".repeat(32)}`)).status).toBe(404);
+    emu.reset();
+    expect((await fetchAs(emu, filed.url, basic())).status).toBe(404);
+  });
+
+  it.each([
+    ["neither base64 nor size", { contentType: "image/png" }],
+    ["both base64 and size", { contentType: "image/png", base64: PNG, size: 10 }],
+    ["a data: URL instead of base64", { contentType: "image/png", base64: `data:image/png;base64,${PNG}` }],
+    ["a content type that is not a MIME type", { contentType: "png", base64: PNG }],
+    ["a message SID that is not one", { contentType: "image/png", base64: PNG, messageSid: "MM1" }],
+  ])("refuses a media upload with %s", async (_name, body) => {
+    const { emu } = emulator();
+    const res = await control(emu, "/media", body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("sends an inbound MMS whose MediaUrl fields name items filed under its MessageSid", async () => {
+    const { emu, captured } = emulator();
+    const earlier = await upload(emu, { contentType: "image/gif", size: 12 });
+    const res = await control(emu, "/inbound", {
+      from: "+14155550100",
+      to: "+15550001000",
+      body: "the damaged box",
+      media: [{ contentType: "image/png", base64: PNG }, { url: "https://m.example/a.jpg", contentType: "image/jpeg" }],
+      mediaUrls: [earlier.url, "https://elsewhere.example/x"],
+    });
+    expect(res.status).toBe(200);
+    const { sid } = (await res.json()) as { sid: string };
+    expect(sid).toMatch(/^MM[0-9a-f]{32}$/);
+    const form = await formOf(captured[0]!);
+    expect(form).toMatchObject({
+      MessageSid: sid,
+      NumMedia: "4",
+      MediaContentType0: "image/png",
+      MediaUrl1: "https://m.example/a.jpg",
+      MediaContentType1: "image/jpeg",
+      MediaUrl2: earlier.url,
+      MediaContentType2: "image/gif",
+      MediaUrl3: "https://elsewhere.example/x",
+      MediaContentType3: "application/octet-stream",
+    });
+    expect(form.MediaUrl0).toMatch(MEDIA_URL);
+    expect(form.MediaUrl0).toContain(`/Messages/${sid}/Media/`);
+    expect(await accepted(captured[0]!)).toBe(true);
+    const cdn = await fetchAs(emu, (await fetchAs(emu, form.MediaUrl0!, basic())).headers.get("location")!);
+    expect(new Uint8Array(await cdn.arrayBuffer())).toEqual(pngBytes);
+  });
+
+  it("hands media out on apiBaseUrl when set, whatever address the control request came to", async () => {
+    const { emu, captured } = emulator({ apiBaseUrl: "http://127.0.0.1:8788/" });
+    const media = await upload(emu, { contentType: "image/png", base64: PNG });
+    expect(media.url.startsWith(`http://127.0.0.1:8788/2010-04-01/Accounts/${ACCOUNT}/Messages/`)).toBe(true);
+    expect((await fetchAs(emu, media.url.replace("http://127.0.0.1:8788", "https://twilio.test"), basic())).headers.get("location")).toBe(`http://127.0.0.1:8788/_emu/cdn/${media.sid}`);
+    await emu.sendInbound({ from: "+14155550100", to: "+15550001000", body: "", media: [{ contentType: "image/png", base64: PNG }] });
+    expect((await formOf(captured[0]!)).MediaUrl0).toMatch(/^http:\/\/127\.0\.0\.1:8788\/2010-04-01\//);
+  });
+
+  it("is fetched by the bridge's own media client: credentials to Twilio, the CDN hop, and the 5 MB refusal", async () => {
+    const config = requireConfig(TEST_BINDINGS);
+    const { emu } = emulator({ accountSid: TEST_BINDINGS.TWILIO_ACCOUNT_SID, authToken: TEST_BINDINGS.TWILIO_AUTH_TOKEN });
+    const seen: string[] = [];
+    network.use(
+      serveOrigin(TEST_BINDINGS.TWILIO_API_BASE, (request) => {
+        seen.push(`${new URL(request.url).pathname.split("/").slice(-2)[0]} ${request.headers.has("authorization")}`);
+        return emu.app.fetch(request);
+      }),
+    );
+    const png = await upload(emu, { contentType: "image/png", base64: PNG });
+    expect(await fetchTwilioMedia(config, png.url)).toEqual({ bytes: pngBytes, contentType: "image/png" });
+    expect(seen).toEqual(["Media true", "cdn true"]);
+    const tooBig = await upload(emu, { contentType: "video/mp4", size: MAX_MEDIA_BYTES + 1 });
+    await expect(fetchTwilioMedia(config, tooBig.url)).rejects.toMatchObject({ code: "media_too_large" });
   });
 });
