@@ -48,9 +48,19 @@ function clean(fields: LogFields): Record<string, unknown> {
     if (PHONE_KEYS.has(key) && typeof value === "string" && value.startsWith("+")) out[key] = maskPhone(value);
     else if (key === "counts") out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, n]) => typeof n === "number"));
     else if ((key === "reason" || key === "detail") && typeof value === "string") out[key] = value.replace(PHONE_IN_TEXT, (m) => maskPhone(m)).slice(0, 300);
+    // A path may carry a customer's number (/admin/opt-outs/+1…, DFO's 1.0 post ids), often as %2B.
+    else if (key === "route" && typeof value === "string") out[key] = decoded(value).replace(PHONE_IN_TEXT, (m) => maskPhone(m)).slice(0, 300);
     else out[key] = value;
   }
   return out;
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };

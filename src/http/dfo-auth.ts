@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
 import { requireConfig, type Ready } from "../config";
 import { hmacSha256Hex, safeEqual } from "../crypto";
 import { AppError } from "../errors";
@@ -46,7 +47,8 @@ export const byocToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   const config = dfoConfig(c.env);
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
   if (!match || !(await tokenValid(config, match[1]!))) {
-    log("info", "dfo.token_refused", { route: new URL(c.req.url).pathname, reason: match ? "forged or expired token" : "no bearer token" });
+    // The route's pattern, not the path: the 1.0 routes carry the customer's number (contract §6).
+    log("info", "dfo.token_refused", { route: routePath(c), reason: match ? "forged or expired token" : "no bearer token" });
     c.header("www-authenticate", 'Bearer error="invalid_token"');
     throw new AppError(401, "invalid_token", "a valid bearer token from the bridge's token endpoint is required");
   }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { channelFor, messageIdOf, senderForChannel } from "../adapters/cxone/dfo/channels";
+import { channelFor, isKnownChannel, messageIdOf, senderForChannel } from "../adapters/cxone/dfo/channels";
 import { replyOf, type DfoReply } from "../adapters/cxone/dfo/replies";
 import { ReplyCallback } from "../adapters/cxone/dfo/schemas";
 import { OutboundItem } from "../adapters/cxone/reply-item";
@@ -77,6 +77,9 @@ async function takeReply(c: Context<AppEnv>, route: string, channelId: string | 
   // The older route's path names no channel: the body's, else the default sender's.
   const channel = channelId ?? parsed.data.channel?.id ?? channelFor(config, config.TWILIO_FROM_NUMBER, config.TWILIO_MESSAGING_SERVICE_SID);
   if (!channel) refuse(route, raw, "no channel: set a \"*\" entry in CXONE_DFO_CHANNELS for CXone's older reply route");
+  // Taken, not refused (a refusal shows the agent a failure and loses the reply), but said loudly:
+  // it goes out from the default sender, which is rarely what a channel missing from the map meant.
+  if (!isKnownChannel(config, channel)) log("warn", "dfo.unknown_channel", { route, detail: `channel ${channel} is not in CXONE_DFO_CHANNELS: sent from the default sender` });
   const now = Date.now();
   const id = await replyId(channel, reply, c.env, now);
   const item = OutboundItem.safeParse({
@@ -129,8 +132,13 @@ async function tokenEndpoint(c: Context<AppEnv>) {
       return c.json({ error: "invalid_request", message: "the body is not valid JSON" }, 400);
     }
   } else if (text) {
-    body = Object.fromEntries(new URLSearchParams(text));
+    const form = new URLSearchParams(text);
+    // RFC 6749 §3.2: a parameter sent twice is an invalid request, not "the last one wins".
+    if (new Set(form.keys()).size !== [...form.keys()].length) return c.json({ error: "invalid_request", message: "a parameter was sent more than once" }, 400);
+    body = Object.fromEntries(form);
   }
+  // RFC 6749 §5.2: no grant at all is an invalid request; a grant the bridge does not offer is unsupported.
+  if (body.grant_type === undefined) return c.json({ error: "invalid_request", message: "grant_type is required (client_credentials)" }, 400);
   if (body.grant_type !== "client_credentials") return c.json({ error: "unsupported_grant_type", message: "grant_type must be client_credentials" }, 400);
   const given = clientCredentials(c, body);
   if (!given || !credentialsMatch(config, given)) {

@@ -71,6 +71,21 @@ describe("an agent's reply in DFO mode", () => {
     expect(sentTo(customer)).toHaveLength(2);
   });
 
+  it("sends a reply on a channel missing from CXONE_DFO_CHANNELS from the default sender, and says so loudly", async () => {
+    const customer = await customerWithThread();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const result = await emu.dfo.agentReply({ channelId: "chat_not_mapped", threadId: customer, text: "from an unmapped channel" });
+      expect(result.status).toBe(200);
+      const lines = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; detail?: string });
+      expect(lines.filter((l) => l.event === "dfo.unknown_channel").map((l) => l.detail)).toEqual([expect.stringContaining("chat_not_mapped")]);
+    } finally {
+      warn.mockRestore();
+    }
+    await settle(D.TWILIO_FROM_NUMBER);
+    expect(sentTo(customer).map((m) => [m.body, m.from])).toEqual([["from an unmapped channel", D.TWILIO_FROM_NUMBER]]);
+  });
+
   it("takes the older callback (1.0 posts) and a body naming recipients the way CXone's agent side does", async () => {
     const customer = await customerWithThread();
     const old = await emu.dfo.agentReply({ channelId: "chat_main", threadId: customer, text: "via 1.0", form: "1.0" });

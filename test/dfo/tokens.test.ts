@@ -38,7 +38,7 @@ describe("the bridge's token endpoint", () => {
     ["another client", { ...creds, client_id: "someone-else" }, 401, "invalid_client"],
     ["no credentials", { grant_type: "client_credentials" }, 401, "invalid_client"],
     ["the password grant", { ...creds, grant_type: "password" }, 400, "unsupported_grant_type"],
-    ["no grant at all", { client_id: creds.client_id, client_secret: creds.client_secret }, 400, "unsupported_grant_type"],
+    ["no grant at all", { client_id: creds.client_id, client_secret: creds.client_secret }, 400, "invalid_request"],
   ])("refuses %s", async (_name, body, status, error) => {
     expect(await token(json(body))).toMatchObject({ status, body: { error } });
   });

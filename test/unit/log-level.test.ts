@@ -24,3 +24,21 @@ describe("LOG_LEVEL", () => {
     ["loud", ["info", "warn", "error"]],
   ])("%s writes %o", (level, levels) => expect(written(level)).toEqual(levels));
 });
+
+describe("a route in a log line", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ["/cxone/dfo/1.0/posts/%2B14150700002/messages", "14150700002"],
+    ["/admin/opt-outs/+442071838750", "442071838750"],
+    ["/cxone/dfo/1.0/channel/chat_main/thread/%2B1%20415%20070%200003/sender-action", "415 070 0003"],
+  ])("%s never shows the number in full", (route, digits) => {
+    const lines: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: string) => void lines.push(line));
+    log("warn", "http.refused", { route });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(digits);
+    expect(lines[0]).not.toContain(digits.replace(/\s/g, ""));
+    expect((JSON.parse(lines[0]!) as { route: string }).route).toMatch(/\*\*\*\d{4}/);
+  });
+});
