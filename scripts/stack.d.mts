@@ -2,6 +2,8 @@ export interface StackOptions {
   port?: number;
   twilioPort?: number;
   cxonePort?: number;
+  /** The CXone dialect of the bridge and the CXone emulator (default: vars.CXONE_API_MODE, else the shell's CXONE_API_MODE, else open-messaging). */
+  mode?: "open-messaging" | "dfo";
   persistTo?: string;
   vars?: Record<string, string>;
   emulatorEnv?: Record<string, string>;
@@ -17,6 +19,7 @@ export interface StackOptions {
 }
 export interface Stack {
   port: number;
+  mode: "open-messaging" | "dfo";
   bridgeUrl: string;
   adminToken?: string;
   twilioUrl: string;

@@ -4,7 +4,7 @@
  * fire crons by itself). Used by `npm run dev` and by the scripts and tests that need real HTTP.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
@@ -13,7 +13,17 @@ export function ensureDevVars() {
   if (!existsSync(".dev.vars")) {
     copyFileSync(".dev.vars.example", ".dev.vars");
     console.log("created .dev.vars from .dev.vars.example (local emulator settings)");
+    return;
   }
+  // A .dev.vars from before a setting existed (e.g. the DFO ones) would leave that mode's
+  // /healthz at 503: add what it lacks from the example, and say which.
+  const names = (text) => new Set([...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+  const example = readFileSync(".dev.vars.example", "utf8");
+  const have = names(readFileSync(".dev.vars", "utf8"));
+  const lines = example.split("\n").filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line) && !have.has(line.split("=")[0]));
+  if (lines.length === 0) return;
+  appendFileSync(".dev.vars", `\n# added from .dev.vars.example\n${lines.join("\n")}\n`);
+  console.log(`added to .dev.vars from .dev.vars.example: ${lines.map((l) => l.split("=")[0]).join(", ")}`);
 }
 
 export function migrate(persistTo) {
@@ -60,7 +70,7 @@ export async function waitFor(url, timeoutMs = 60_000) {
 }
 
 /**
- * @param {{ port?: number, twilioPort?: number, cxonePort?: number, persistTo?: string, vars?: Record<string,string>,
+ * @param {{ port?: number, twilioPort?: number, cxonePort?: number, mode?: "open-messaging" | "dfo", persistTo?: string, vars?: Record<string,string>,
  *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean,
  *           inspector?: boolean, d1Setup?: string[] }} opts
  */
@@ -99,14 +109,17 @@ export async function startStack(opts = {}) {
       throw new Error(`${err.message}${tail}`);
     }
   };
+  // The CXone dialect reaches the Worker and the emulators alike: `mode`, else the caller's vars,
+  // else the shell's (`CXONE_API_MODE=dfo npm run dev`). A caller that names it is not overridden
+  // by a CXONE_API_MODE left in the shell.
+  const mode = opts.mode ?? opts.vars?.CXONE_API_MODE ?? process.env.CXONE_API_MODE;
   const vars = {
     PUBLIC_BASE_URL: `http://localhost:${port}`,
     TWILIO_API_BASE: `http://127.0.0.1:${twilioPort}`,
     CXONE_API_BASE: `http://127.0.0.1:${cxonePort}`,
     CXONE_TOKEN_URL: `http://127.0.0.1:${cxonePort}/auth/token`,
-    // `CXONE_API_MODE=dfo npm run dev`: the shell's setting reaches the Worker and the emulators alike.
-    ...(process.env.CXONE_API_MODE ? { CXONE_API_MODE: process.env.CXONE_API_MODE } : {}),
     ...opts.vars,
+    ...(mode ? { CXONE_API_MODE: mode } : {}),
   };
   ensureDevVars();
   // A stack left over from an earlier run would answer in place of this one, with its own state.
@@ -135,6 +148,7 @@ export async function startStack(opts = {}) {
 
   return {
     port,
+    mode: vars.CXONE_API_MODE === "dfo" ? "dfo" : "open-messaging",
     bridgeUrl: `http://localhost:${port}`,
     twilioUrl: `http://127.0.0.1:${twilioPort}`,
     cxoneUrl: `http://127.0.0.1:${cxonePort}`,
