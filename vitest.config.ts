@@ -25,7 +25,7 @@ export default defineConfig(async () => {
     test: {
       projects: [
         workerd("workers", TEST_BINDINGS, ["test/**/*.test.ts"], ["test/node/**", "test/dfo/**"]),
-        // The same runtime with the objects in DFO mode (SPEC §8): their env is the binding's.
+        // The same runtime with the objects in DFO mode (contract §8): their env is the binding's.
         workerd("workers-dfo", DFO_BINDINGS, ["test/dfo/**/*.test.ts"], []),
         {
           // Node-side checks: the official `twilio` package and real HTTP against `wrangler dev`.

@@ -559,7 +559,7 @@ function report(r) {
     out.push("| measure | req/s | p50 | p99 | non-2xx + errors |", "|---|---|---|---|---|");
     out.push(row("inbound webhooks, open-messaging", r.inbound?.bridge), row("inbound webhooks, DFO", r.dfo.inbound));
     out.push(row("agent replies: open-messaging push (`POST /cxone/outbound`)", r.push), row("agent replies: DFO callback (`POST /cxone/dfo/2.0/channel/…/outbound`)", r.dfo.replies));
-    out.push("", `DFO: every accepted text was in its DFO thread ${r.dfo.inbound.drainS?.toFixed(1) ?? "–"} s after the run. A reply callback is answered once the reply is durably queued (SPEC §8: within 2 s).`);
+    out.push("", `DFO: every accepted text was in its DFO thread ${r.dfo.inbound.drainS?.toFixed(1) ?? "–"} s after the run. A reply callback is answered once the reply is durably queued (contract §8: within 2 s).`);
   }
   out.push("", "## What is and isn't counted", "");
   out.push(

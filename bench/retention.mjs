@@ -1,6 +1,6 @@
 /**
  * `npm run bench:retention`: how many rows one Cron tick deletes when settled history is past
- * RETENTION_DAYS (SPEC §10), under `wrangler dev` with local D1. Local D1 is seeded in bulk while
+ * RETENTION_DAYS (contract §10), under `wrangler dev` with local D1. Local D1 is seeded in bulk while
  * the bridge is stopped with BENCH_RETENTION_MESSAGES (default 60,000) settled messages 31 days
  * old — half outbound, each with two status events and two CXone reports, as a real lifecycle
  * leaves them; half inbound — then Cron ticks run one after another through /__scheduled and

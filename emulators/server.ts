@@ -2,7 +2,7 @@
  * Runs the Twilio and CXone emulators as local HTTP servers for `npm run dev`, the demo, the
  * soak and the benchmarks. Settings come from the environment, falling back to .dev.vars so
  * that the emulators and the bridge agree on credentials without anyone copying them around.
- * CXONE_API_MODE=dfo serves CXone's Digital First Omnichannel side (SPEC §8) on the CXone port
+ * CXONE_API_MODE=dfo serves CXone's Digital First Omnichannel side (contract §8) on the CXone port
  * instead of Open Messaging.
  */
 import { serve } from "@hono/node-server";

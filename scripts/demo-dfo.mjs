@@ -1,5 +1,5 @@
 /**
- * `npm run demo` against `CXONE_API_MODE=dfo npm run dev` (SPEC §8): the customer's MMS lands in
+ * `npm run demo` against `CXONE_API_MODE=dfo npm run dev` (contract §8): the customer's MMS lands in
  * their DFO thread with the photo uploaded as a temporary attachment; an agent's reply reaches the
  * bridge through CXone's side of the OAuth dance, goes out as an SMS, and its delivery is reported
  * back to DFO; a proactive alert is posted into the customer's thread and their answer joins it.

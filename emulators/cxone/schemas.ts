@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * What the emulated CXone accepts, written from SPEC §4 on its own (not shared with the bridge),
+ * What the emulated CXone accepts, written from contract §4 on its own (not shared with the bridge),
  * so that a mistake in the bridge's payloads is caught here rather than mirrored.
  */
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164");

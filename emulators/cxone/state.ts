@@ -24,7 +24,7 @@ export interface EmuConversation {
   idempotencyKey: string;
 }
 
-/** An agent/bot reply as CXone's outbound poll lists it (SPEC §4). */
+/** An agent/bot reply as CXone's outbound poll lists it (contract §4). */
 export interface FeedItem {
   id: string;
   conversationId: string;

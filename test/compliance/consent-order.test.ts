@@ -6,7 +6,7 @@ import { d1Count, inboundFields, messageSid, phone, postInbound, thread } from "
 import { outboundItem, pusher, settle } from "../support/outbound";
 
 /**
- * Issue 10, item 5 (SPEC §5): the suppression list follows the customer's messages in the order
+ * Issue 10, item 5 (contract §5): the suppression list follows the customer's messages in the order
  * they sent them, whenever each keyword's D1 write lands; and a keyword to a number inside a
  * Messaging Service suppresses for the service too.
  */

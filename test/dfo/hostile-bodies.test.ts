@@ -12,7 +12,7 @@ import { anyBody, contentType, hex, jsonTree, urlPart } from "../hostile/arbitra
 import { ACTION, CHANNEL, expectUntouched, issued, jsonError, lines, MAIN, mark, post, queued, R1, R2, recorder, reply2, seen, state, useDfoHostile } from "./hostile-harness";
 
 /**
- * SPEC §8, hostile bodies with a GOOD token: the reply callbacks answer 400 (naming the field) or
+ * contract §8, hostile bodies with a GOOD token: the reply callbacks answer 400 (naming the field) or
  * 413 (over 64 KB) with a JSON error, never a 5xx, and nothing is stored, queued or sent; the
  * `dfo.invalid_body` line names the body's keys, never a value. Sender actions ignore the body: 204.
  */

@@ -11,7 +11,7 @@ import {
 } from "./hostile-harness";
 
 /**
- * SPEC §8, hostile tokens: the reply callbacks and sender actions take only a token the bridge's
+ * contract §8, hostile tokens: the reply callbacks and sender actions take only a token the bridge's
  * own endpoint gave out, unexpired, to the BYOC client; anything else → 401 JSON with
  * `WWW-Authenticate: Bearer`, and — though every body here is a reply that would be sent —
  * nothing stored, queued or sent. The token endpoint: 400/401 per RFC 6749, storing nothing.
@@ -93,7 +93,7 @@ describe("a reply callback or sender action without a good token", () => {
       expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
       expect(await jsonError(res)).toMatchObject({ error: "invalid_token" });
       await expectUntouched(before);
-      // The refusal is logged by route, never with the customer's number from the path (SPEC §6).
+      // The refusal is logged by route, never with the customer's number from the path (contract §6).
       const refusals = lines("log", from).filter((l) => l.event === "dfo.token_refused");
       expect(refusals).toHaveLength(1);
       expect(refusals[0]!.route).toMatch(/\/:(channelId|postId)\//);
@@ -178,7 +178,7 @@ describe("the token endpoint under hostile requests", () => {
       expect(res.status, path).toBe(status);
       if (status === 200) expect(await res.json()).toEqual({ access_token: expect.stringMatching(/^[\w-]+\.[0-9a-f]{64}$/), token_type: "Bearer", expires_in: 3600 });
       else expect(await jsonError(res)).toMatchObject({ error });
-      // Self-contained tokens (SPEC §8): even one given out stores nothing.
+      // Self-contained tokens (contract §8): even one given out stores nothing.
       await expectUntouched(before);
     }
   });

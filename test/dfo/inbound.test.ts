@@ -4,7 +4,7 @@ import { threadOf, useDfoEmulators } from "../support/dfo";
 import { advance, d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
 
 /**
- * SPEC §8, inbound: a customer's text is posted into the thread named by their number on the
+ * contract §8, inbound: a customer's text is posted into the thread named by their number on the
  * channel of the business number they texted — once, in order, retried through DFO's failures.
  */
 const emu = useDfoEmulators();

@@ -6,7 +6,7 @@ import { advance, inboundFields, phone, postInbound, thread } from "../support/i
 import { network } from "../support/network";
 
 /**
- * SPEC §8, MMS: media is fetched from Twilio's API origin only (with the account's credentials,
+ * contract §8, MMS: media is fetched from Twilio's API origin only (with the account's credentials,
  * at most 3 redirects, at most 5 MB), uploaded as a DFO temporary attachment and attached; an item
  * that cannot be fetched is named in the text, never dropped, never holding the text back.
  */

@@ -9,7 +9,7 @@ import { inboundFields, postInbound, thread } from "../support/inbound";
 import { settle } from "../support/outbound";
 
 /**
- * SPEC §8 "Proactive in this mode": the alert is posted into the customer's thread on the
+ * contract §8 "Proactive in this mode": the alert is posted into the customer's thread on the
  * sender's channel (direction outbound, the bridge's id, the campaign and the caller's fields as
  * contact custom fields), sent through the same buckets, reported by status; the answer lands in
  * the same thread; nobody answering closes the contact.

@@ -9,7 +9,7 @@ import { d1Count, inboundFields, phone, postInbound, thread } from "../support/i
 import { settle } from "../support/outbound";
 
 /**
- * SPEC §8, agent replies: CXone calls the bridge for each one (with its OAuth dance); the bridge
+ * contract §8, agent replies: CXone calls the bridge for each one (with its OAuth dance); the bridge
  * answers 200 once the reply is durably queued, sends one SMS from the channel's number, and
  * reports final states — never SENT — as status updates, in order.
  */

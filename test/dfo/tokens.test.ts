@@ -7,7 +7,7 @@ import { useDfoEmulators, worker } from "../support/dfo";
 import { network, serveOrigin } from "../support/network";
 import { inboundFields, phone, postInbound, thread } from "../support/inbound";
 
-/** SPEC §8: the bridge as CXone's OAuth 2.0 server, and the bridge's own tokens towards CXone. */
+/** contract §8: the bridge as CXone's OAuth 2.0 server, and the bridge's own tokens towards CXone. */
 const emu = useDfoEmulators();
 const CHANNEL = "chat_main";
 const basic = (id: string, secret: string) => `Basic ${btoa(`${id}:${secret}`)}`;

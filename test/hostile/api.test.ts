@@ -89,7 +89,7 @@ describe("/v1/proactive", () => {
     );
   });
 
-  // One recipient without `to`, `text` or `idempotencyKey` is refused by itself (SPEC §3: "for
+  // One recipient without `to`, `text` or `idempotencyKey` is refused by itself (contract §3: "for
   // each recipient: refuse (and report why)"), never the whole batch.
   it("refuses a recipient missing a field by itself, not the whole batch", async () => {
     const recipient = fc.tuple(validPairs(RECIPIENT), fc.constantFrom("to", "text", "idempotencyKey"));
@@ -146,7 +146,7 @@ describe("/admin/* and GET /v1/proactive/batches/:batchId", () => {
         const before = await snapshot();
         const res = await send({ method: "PUT", path: `/admin/opt-outs/${p}`, headers: headersOf(bearer(B.ADMIN_TOKEN), typeHeader(type)), body: raw });
         expect(res.status).toBe(expected.status);
-        // A valid PUT writes the opt-out and its consent change (SPEC §5); a refused one, nothing anywhere.
+        // A valid PUT writes the opt-out and its consent change (contract §5); a refused one, nothing anywhere.
         const answer = await expectAnswered(res, before, { statuses: [expected.status], mayWrite: ["opt_outs", "consent_changes"] });
         if (expected.status !== 200) return;
         expect(answer).toEqual({ phone: expected.phone, business: expected.business, suppressed: true });

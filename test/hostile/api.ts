@@ -89,7 +89,7 @@ export interface ParamRoute {
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
-/** SPEC §5 "Addresses": a sender is an E.164 number, a short code (3–8 digits) or an MG SID. */
+/** contract §5 "Addresses": a sender is an E.164 number, a short code (3–8 digits) or an MG SID. */
 export const isSender = (v: string) => E164.test(v) || /^\d{3,8}$/.test(v) || /^MG[0-9a-fA-F]{32}$/.test(v);
 
 /** The path parameter between `prefix` and `suffix`, as the router hands it over: percent-decoded. */
@@ -163,14 +163,14 @@ export const PARAM_ROUTES: ParamRoute[] = [
       const business = queryOf(q, "business");
       return E164.test(paramOf(optOut(p), "/admin/opt-outs/")) && (business === null || business === "*" || isSender(business)) ? 200 : 400;
     },
-    // Taking a customer off the list is a consent change too (SPEC §5), recorded even when nothing was listed.
+    // Taking a customer off the list is a consent change too (contract §5), recorded even when nothing was listed.
     mayWrite: ["opt_outs", "consent_changes"],
   },
   { method: "GET", path: sender, token: B.ADMIN_TOKEN, expected: (p) => (isSender(paramOf(sender(p), "/admin/senders/")) ? 200 : 400), mayWrite: [] },
   { method: "GET", path: (p) => `/v1/proactive/batches/${p}`, token: B.API_TOKEN, expected: () => 404, mayWrite: [] },
 ];
 
-/** Every admin route (SPEC §3), for the token check. */
+/** Every admin route (contract §3), for the token check. */
 export const ADMIN_ROUTES: [string, (param: string) => string][] = [
   ...PARAM_ROUTES.filter((r) => r.token === B.ADMIN_TOKEN).map((r): [string, (p: string) => string] => [r.method, (p) => r.path(p, "")]),
   ["PUT", (p) => `/admin/opt-outs/${p}`],

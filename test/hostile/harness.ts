@@ -7,7 +7,7 @@ import { TEST_BINDINGS as B } from "../support/bindings";
 import { network, unhandled } from "../support/network";
 
 /**
- * What a refused request must leave exactly as it was (SPEC §3 "nothing is stored or sent"):
+ * What a refused request must leave exactly as it was (contract §3 "nothing is stored or sent"):
  * the row count of every D1 table, the number of calls that left the Worker, and Object.prototype
  * (the Worker and its Durable Objects run in the test's isolate, so a pollution would show here).
  */
@@ -113,7 +113,7 @@ export interface Refusal {
 }
 
 /**
- * A refusal per SPEC §3: a 4xx (one of `statuses` when given) with a JSON `{error, message}` body,
+ * A refusal per contract §3: a 4xx (one of `statuses` when given) with a JSON `{error, message}` body,
  * and nothing stored, sent or polluted.
  */
 export async function expectRefused(res: Response, before: Snapshot, opts: { statuses?: readonly number[]; method?: string } = {}): Promise<Refusal | undefined> {

@@ -40,7 +40,7 @@ const statuses = fc.constantFrom(...TWILIO_STATUSES, "receiving", "received", "p
 /**
  * A webhook the bridge takes (`valid`), and per field values of every kind — empty, missing,
  * oversized, of the wrong shape, and valid ones too (`breakers`, as `broken` calls them): under
- * SPEC §3 only MessageSid/From/To (inbound), MessageSid (status) and AccountSid can get a signed
+ * contract §3 only MessageSid/From/To (inbound), MessageSid (status) and AccountSid can get a signed
  * webhook refused, so what a generated form must get is worked out by `expectedStatus`.
  */
 export const TEMPLATES: Record<Route, Template> = {
@@ -94,14 +94,14 @@ export type Values = (name: string) => readonly string[];
 const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 const SHORT_CODE = /^\d{3,8}$/;
-/** Empty means absent (SPEC §3): the one non-empty value, if there is exactly one. */
+/** Empty means absent (contract §3): the one non-empty value, if there is exactly one. */
 export const single = (values: readonly string[]) => {
   const present = values.filter((v) => v !== "");
   return present.length === 1 ? present[0] : undefined;
 };
 
 /**
- * SPEC §3, for a correctly signed webhook: 403 unless AccountSid is exactly ours (once); else 400
+ * contract §3, for a correctly signed webhook: 403 unless AccountSid is exactly ours (once); else 400
  * when MessageSid (and, inbound, From — E.164 — and To — E.164 or a short code) is missing,
  * repeated or malformed; else 200, whatever the other fields hold.
  */

@@ -53,7 +53,7 @@ import {
 } from "./twilio";
 
 // The two doors that take no bearer token of ours: Twilio's signed webhooks and CXone's push.
-// Until a caller is proven, nothing may be stored or sent (SPEC §3).
+// Until a caller is proven, nothing may be stored or sent (contract §3).
 useHostileHarness();
 
 describe("POST /twilio/inbound and POST /twilio/status", () => {
@@ -110,7 +110,7 @@ describe("POST /twilio/inbound and POST /twilio/status, signed with the right to
   });
 
   /**
-   * Exactly the answer SPEC §3 gives `values`: a refusal (`expected` 4xx) stores and sends nothing;
+   * Exactly the answer contract §3 gives `values`: a refusal (`expected` 4xx) stores and sends nothing;
    * a 200 is empty TwiML, and then a status callback wrote at most its status event and called no
    * one, and a text was recorded once and reaches CXone once.
    */

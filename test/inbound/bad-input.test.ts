@@ -9,7 +9,7 @@ import { captureLogs, expectIgnored, expectRefusal, expectTwiml, hex32, oversize
 
 /*
  * Every field of Twilio's two webhooks, one at a time, empty, absent, oversized and with a value of
- * the wrong shape (SPEC §3): a correctly signed webhook from our account is refused only for its
+ * the wrong shape (contract §3): a correctly signed webhook from our account is refused only for its
  * MessageSid/From/To (inbound) or MessageSid (status) — 400 — or its AccountSid — 403. Anything
  * else is taken: 200 with empty TwiML, the text reaches CXone once (the status is applied), and an
  * optional value that does not fit is left out and named, never quoted, in one warn line.
@@ -209,7 +209,7 @@ const INBOUND_ROWS: Row[] = [
   { name: "MessagingServiceSid repeated", fields: repeated("MessagingServiceSid", `MG${hex32("6")}`), outcome: taken({ ignored: ["MessagingServiceSid"] }), values: [`MG${hex32("6")}`] },
   { name: "MediaUrl0 repeated", fields: repeated("MediaUrl0", "https://media.example.com/other.jpg"), outcome: taken({ ignored: ["MediaUrl0"] }), values: ["https://media.example.com/other.jpg"] },
   { name: "an empty value next to the real one (empty means absent)", fields: (c) => `From=&${new URLSearchParams(twilioInbound(c))}`, outcome: taken(), values: [] },
-  // Valid edges of SPEC §5 "Addresses" and of the body.
+  // Valid edges of contract §5 "Addresses" and of the body.
   { name: "From with 7 digits (+290 Saint Helena)", fields: () => twilioInbound("+2901234"), outcome: taken(), values: [] },
   { name: "To a short code", fields: (c) => ({ ...twilioInbound(c), To: "12345" }), outcome: taken(), values: [], business: "12345" },
   { name: "To a 7-digit E.164 number", fields: (c) => ({ ...twilioInbound(c), To: "+6831234" }), outcome: taken(), values: [], business: "+6831234" },

@@ -52,7 +52,7 @@ export interface AgentReplyResult {
   status: number;
 }
 
-/** SPEC §4's receipts, named as each dialect names them. */
+/** contract §4's receipts, named as each dialect names them. */
 export type LogicalReceipt = "SENT" | "DELIVERED" | "UNDELIVERABLE" | "FAILED";
 
 export interface CxoneView {
@@ -61,7 +61,7 @@ export interface CxoneView {
   /** An agent's reply in the conversation, handed to the bridge the way this dialect's CXone does it. */
   agentReply(conversation: ViewConversation, body: string, opts?: AgentReplyOptions): Promise<AgentReplyResult>;
   receiptsOf(id: string): Promise<Receipt[]>;
-  /** The receipts this dialect sends for SPEC §4's: DFO has no SENT, says failed for both failures, in lower case. */
+  /** The receipts this dialect sends for contract §4's: DFO has no SENT, says failed for both failures, in lower case. */
   wire(receipts: LogicalReceipt[]): string[];
   /** Regular expressions of the CXone calls faults are aimed at (POST a customer's message). */
   paths: { inbound: string };

@@ -53,7 +53,7 @@ describe.each(MODES)("%s: a Messaging Service-only deployment under wrangler dev
     expect([b.status, a.status]).toEqual([200, 200]);
     const replies: Record<string, { id?: string }> = { "A: let me check": a, "B: it left the depot": b };
     // Open-messaging items carry CXone's createdTime, which the bridge follows even against the
-    // order of the pushes; DFO's callback carries none it reads (SPEC §8): there CXone's order is
+    // order of the pushes; DFO's callback carries none it reads (contract §8): there CXone's order is
     // the callbacks'.
     const order = mode === "open-messaging" ? ["A: let me check", "B: it left the depot"] : ["B: it left the depot", "A: let me check"];
     // Real time, nobody driving the alarms: both go out through the service.

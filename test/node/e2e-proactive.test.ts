@@ -3,7 +3,7 @@ import { worstWindow } from "../../src/domain/outbound/bucket";
 import { E2E, json, MODES, until, useE2E } from "./stack";
 
 /**
- * SPEC §3–4 and §8 proactive messaging as a business system meets it, in both CXone dialects:
+ * contract §3–4 and §8 proactive messaging as a business system meets it, in both CXone dialects:
  * `wrangler dev`, real HTTP, the emulators as Twilio and CXone. Quiet hours are set to the three
  * hours around now in UTC, so that numbers whose zone the bridge cannot tell (default zone UTC)
  * are deferred, while Tokyo numbers (UTC+9) are awake whatever the hour this runs.

@@ -4,7 +4,7 @@ import { messageSid, numbers } from "./twilio-side";
 import { conversationAfter, DFO, E2E, json, MODES, post, sleep, until, useE2E } from "./stack";
 
 /**
- * SPEC §3–5 and §8 as an outside client meets them, in both CXone dialects: `wrangler dev` on
+ * contract §3–5 and §8 as an outside client meets them, in both CXone dialects: `wrangler dev` on
  * real HTTP, Twilio's requests signed by Twilio's own `twilio` package, the emulators standing in
  * for Twilio and CXone. The cases are written once against the CXone view (cxone-view.ts); what
  * only one dialect has is a case of that mode alone, at the end.
@@ -45,7 +45,7 @@ describe.each(MODES)("%s under wrangler dev", (mode) => {
       expect(message!.attachments).toHaveLength(1);
       const attachment = message!.attachments[0]!;
       // Open-messaging hands CXone Twilio's MediaUrl, fetched with the account's credentials; DFO
-      // gets the bytes uploaded as a temporary attachment that it serves itself (SPEC §8).
+      // gets the bytes uploaded as a temporary attachment that it serves itself (contract §8).
       if (mode === "open-messaging") expect(attachment).toEqual({ url, contentType: "image/png" });
       else expect(attachment).toEqual({ url: expect.stringMatching(`^${e.stack.cxoneUrl}/`), name: "media-1.png" });
       const res = await fetch(attachment.url, mode === "open-messaging" ? { headers: { authorization: e.tw.basicAuth } } : {});
@@ -161,7 +161,7 @@ describe.each(MODES)("%s under wrangler dev", (mode) => {
         const got = await e.cx.receiptsOf(refused.id!);
         if (got.length > 0) return got;
         // DFO learns the reply's id only from the bridge's answer, so the report sent right after
-        // it may find the id unknown and wait for the Cron's sweep (SPEC §8), played here.
+        // it may find the id unknown and wait for the Cron's sweep (contract §8), played here.
         if (mode === "dfo") await e.stack.tick();
       });
       expect(receipts).toEqual([{ status: e.cx.wire(["FAILED"])[0], errorCode: "OPTED_OUT" }]);

@@ -25,11 +25,11 @@ export const E2E = {
   UPSTREAM_TIMEOUT_MS: "2000",
 };
 
-/** The two CXone dialects (SPEC §3–4 and §8); every e2e file runs its cases in both. */
+/** The two CXone dialects (contract §3–4 and §8); every e2e file runs its cases in both. */
 export const MODES = ["open-messaging", "dfo"] as const;
 export type Mode = (typeof MODES)[number];
 
-/** What CXone's BYOC form and the bridge's DFO settings agree on (SPEC §8). */
+/** What CXone's BYOC form and the bridge's DFO settings agree on (contract §8). */
 export const DFO = {
   CXONE_ACCESS_KEY_ID: "e2e-access-key-id",
   CXONE_ACCESS_KEY_SECRET: "e2e-access-key-secret",

@@ -10,7 +10,7 @@ import { phone } from "../support/inbound";
 import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
 
 /**
- * Issue 10, item 9 (SPEC §10): every due item's next check moves forward, with backoff, whether
+ * Issue 10, item 9 (contract §10): every due item's next check moves forward, with backoff, whether
  * its check succeeded or not — so a few rows whose check always fails cannot hold a step's batch
  * (50 messages, 100 orphan callbacks) for good.
  */

@@ -8,7 +8,7 @@ import { captureLogs, expectIgnored, expectRefusal, expectTwiml, hex32, oversize
 
 /*
  * Every field of Twilio's StatusCallback, one at a time, empty, absent, oversized and with a value
- * of the wrong shape (SPEC §3), for a message the bridge sent: refused only for its MessageSid
+ * of the wrong shape (contract §3), for a message the bridge sent: refused only for its MessageSid
  * (400) or its AccountSid (403); a usable status is applied, an unusable one answered 200 and
  * logged; an optional value that does not fit is left out and named, never quoted.
  */

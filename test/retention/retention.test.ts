@@ -10,7 +10,7 @@ import { d1Count, inboundFields, phone, postInbound, thread } from "../support/i
 import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
 
 /**
- * Issue 10, item 10 (SPEC §10): what is settled and older than RETENTION_DAYS is deleted, in
+ * Issue 10, item 10 (contract §10): what is settled and older than RETENTION_DAYS is deleted, in
  * bounded chunks, by the Cron and by each object for its own rows — never an unsettled message,
  * an open dead letter or the suppression list.
  */

@@ -6,7 +6,7 @@ import { countSegments } from "../../src/domain/compliance/segments";
 const GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM_EXTENSION = "\f^{}\\[~]|€";
 
-describe("segment counting (SPEC §5)", () => {
+describe("segment counting (contract §5)", () => {
   const cases: [string, string, "GSM-7" | "UCS-2", number, number][] = [
     ["empty", "", "GSM-7", 0, 1],
     ["160 GSM characters", "a".repeat(160), "GSM-7", 160, 1],
