@@ -5,7 +5,7 @@
  *   Stack A (production settings, BENCH_METRICS off), with the baseline Worker beside it:
  *     1. inbound webhooks — autocannon, signed, unique MessageSids — bridge vs baseline;
  *     2. the rate bucket (bench/rate.mjs's benchRate) and agent pushes/s on POST /cxone/outbound.
- *   Stack B (BENCH_METRICS="1": src/instrumentation.ts counts, GET /__metrics reads):
+ *   Stack B (the bench's entry bench/worker/index.ts wraps the product Worker: bench/worker/instrumentation.ts counts, GET /__metrics reads):
  *     3. cost per message lifecycle, counted and cross-checked with the emulators;
  *     4. cost per cron tick with D1 seeded to each size (exit code 1 if rows read per tick grow
  *        more than 2x from the smallest to the largest size).
@@ -183,7 +183,7 @@ try {
     stoppers.push(stopStack);
     if (baseline) stoppers.push(stopBaseline);
     stack.adminToken = CREDS.ADMIN_TOKEN;
-    // Off means off: no /__metrics without BENCH_METRICS="1".
+    // The product Worker has no /__metrics: only the bench's entry (stack B) counts.
     results.metricsOff = (await fetch(`${stack.bridgeUrl}/__metrics`, { headers: { authorization: `Bearer ${CREDS.ADMIN_TOKEN}` } })).status;
 
     if (cfg.phases.has("inbound")) await phase("inbound webhooks", async () => {
@@ -255,7 +255,7 @@ try {
   if (cfg.phases.has("cost") || cfg.phases.has("ticks")) {
     const dirB = tempDir("b");
     const first = cfg.sizes[0];
-    step(`starting stack B (BENCH_METRICS=1) on D1 seeded with ${first} messages`);
+    step(`starting stack B (the bench entry, bench/worker/index.ts) on D1 seeded with ${first} messages`);
     migrate(dirB);
     let seeded = first;
     const seedTimes = { [first]: seed(dirB, 1, first) };
@@ -266,7 +266,8 @@ try {
       persistTo: dirB,
       quiet: true,
       tickSeconds: 0,
-      vars: { ...CREDS, BENCH_METRICS: "1", SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02" },
+      main: "bench/worker/index.ts",
+      vars: { ...CREDS, SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02" },
     });
     const stopStack = () => stack.stop();
     stoppers.push(stopStack);
@@ -466,7 +467,7 @@ function report(r) {
   if (r.cost) {
     out.push("", "## 3. Cost per message lifecycle (counted, not estimated)", "");
     out.push(
-      `Stack B runs with \`BENCH_METRICS=1\`: src/instrumentation.ts counts at the choke points and \`GET /__metrics\` reads the counters. Each kind ran ${cfg.costMessages} times after a warm-up; the counters cover everything until the bridge was quiet again (alarms, D1 mirror writes, receipts), divided by ${cfg.costMessages}. "Emulators saw" is the emulators' own count of the same traffic.`,
+      `Stack B runs the bench's own entry (\`bench/worker/index.ts\`, the product Worker and its object classes wrapped by \`bench/worker/instrumentation.ts\`), which counts at the choke points, and \`GET /__metrics\` reads the counters. Each kind ran ${cfg.costMessages} times after a warm-up; the counters cover everything until the bridge was quiet again (alarms, D1 mirror writes, receipts), divided by ${cfg.costMessages}. "Emulators saw" is the emulators' own count of the same traffic.`,
     );
     out.push("");
     const rows = r.cost.map((c) => {
@@ -564,11 +565,11 @@ function report(r) {
   out.push("", "## What is and isn't counted", "");
   out.push(
     [
-      "- **Counted** (src/instrumentation.ts, only with `BENCH_METRICS=1`): every D1 statement made through drizzle (`database()`), by API method, with rows read/written and SQL time from D1's own `meta` of every answer; every outbound HTTP call (`fetchUpstream`: Twilio, CXone, the CXone token), by host and route; every call through a Durable Object stub obtained from the instrumented env (the Worker's and the objects' own), plus every alarm of ConversationDO, SenderDO and BatchDO; Worker requests; cron run time.",
+      "- **Counted** (bench/worker/instrumentation.ts, stack B only): every D1 statement through the env's D1 binding, by API method, with rows read/written and SQL time from D1's own `meta` of every answer; every outbound HTTP call (the isolate's fetch: Twilio, CXone, the CXone token), by host and route; every call through a Durable Object stub obtained from the instrumented env (the Worker's and the objects' own), plus every alarm of ConversationDO, SenderDO and BatchDO; Worker requests; cron run time.",
       "- Durable Objects under `wrangler dev` share the Worker's isolate, so their work lands in the same counters — shown by the cross-check with the emulators above. Deployed, objects may run elsewhere; `/__metrics` is a local measuring tool.",
-      "- **Not counted**: the Durable Objects' own SQLite storage (rows read/written by `ctx.storage.sql`, billed separately from D1), alarm scheduling calls (`setAlarm`), the D1 query in `/healthz` (it uses the binding directly) and CPU time per request inside the Worker (section 1's CPU figures come from /proc, per process, not from the instrumentation). CxoneTokenDO keeps its env as is (its only outbound call, the token request, is counted in `fetchUpstream`).",
+      "- **Not counted**: the Durable Objects' own SQLite storage (rows read/written by `ctx.storage.sql`, billed separately from D1), alarm scheduling calls (`setAlarm`) and CPU time per request inside the Worker (section 1's CPU figures come from /proc, per process, not from the instrumentation).",
       "- The run used a snapshot of the working tree copied at its start (src, migrations, emulators, scripts, bench, config): `wrangler dev` restarts the Worker when a watched file changes, which answers 503 to requests in flight, so edits made meanwhile must not reach the running stacks.",
-      `- With \`BENCH_METRICS\` unset (stack A, all throughput figures) the hooks return at once and \`GET /__metrics\` is the app's 404${r.metricsOff !== undefined ? ` (checked: it answered ${r.metricsOff})` : ""}.`,
+      `- Stack A (all throughput figures) runs the product Worker, which has no counters: \`GET /__metrics\` is its 404${r.metricsOff !== undefined ? ` (checked: it answered ${r.metricsOff})` : ""}.`,
       "- Noise: 2 shared cores run autocannon, workerd (twice during the inbound runs), wrangler and the Node emulators at once, and other work on the machine competes with them; expect run-to-run variation of tens of percent in req/s and in tail latencies. Counts (section 3 and 4) are deterministic up to timing (e.g. how many alarms a batch coalesces into).",
     ].join("\n"),
   );

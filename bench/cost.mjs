@@ -1,6 +1,6 @@
 /**
- * Cost of one message lifecycle, counted by the bridge's instrumentation (BENCH_METRICS="1",
- * src/instrumentation.ts) and cross-checked against what the emulators saw:
+ * Cost of one message lifecycle, counted by the bench's entry (bench/worker/index.ts and
+ * instrumentation.ts beside it) and cross-checked against what the emulators saw:
  * - inbound, a new customer (thread and CXone conversation created),
  * - inbound, a follow-up in an existing thread,
  * - outbound: an agent reply pushed by CXone → sent through Twilio → sending/sent/delivered

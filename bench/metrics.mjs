@@ -1,6 +1,6 @@
 /**
- * The bridge's bench counters (GET/DELETE /__metrics, only with BENCH_METRICS="1"; see
- * src/instrumentation.ts) and the emulators' own counts, to cross-check them.
+ * The bridge's bench counters (GET/DELETE /__metrics, only in the bench's entry; see
+ * bench/worker/instrumentation.ts) and the emulators' own counts, to cross-check them.
  */
 import { json, sleep } from "./lib.mjs";
 

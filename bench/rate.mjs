@@ -77,7 +77,7 @@ export function rateTable(rows) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = mkdtempSync(join(tmpdir(), "sms-bridge-bench-rate-"));
   const overrides = Object.fromEntries(RATES.map((r) => [sender(r), r]));
-  const stack = await startStack({ port: 28_787, twilioPort: 28_788, cxonePort: 28_789, persistTo: dir, quiet: true, tickSeconds: 0, vars: { SENDER_MPS_OVERRIDES: JSON.stringify(overrides), ADMIN_TOKEN: "bench-admin" } });
+  const stack = await startStack({ port: 29_787, twilioPort: 29_788, cxonePort: 29_789, persistTo: dir, quiet: true, tickSeconds: 0, vars: { SENDER_MPS_OVERRIDES: JSON.stringify(overrides), ADMIN_TOKEN: "bench-admin" } });
   stack.adminToken = "bench-admin";
   try {
     const { rows } = await benchRate(stack);

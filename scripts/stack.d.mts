@@ -4,6 +4,8 @@ export interface StackOptions {
   cxonePort?: number;
   /** The CXone dialect of the bridge and the CXone emulator (default: vars.CXONE_API_MODE, else the shell's CXONE_API_MODE, else open-messaging). */
   mode?: "open-messaging" | "dfo";
+  /** Another entry to run with wrangler.toml's bindings (the bench's bench/worker/index.ts). */
+  main?: string;
   persistTo?: string;
   vars?: Record<string, string>;
   emulatorEnv?: Record<string, string>;

@@ -70,7 +70,7 @@ export async function waitFor(url, timeoutMs = 60_000) {
 }
 
 /**
- * @param {{ port?: number, twilioPort?: number, cxonePort?: number, mode?: "open-messaging" | "dfo", persistTo?: string, vars?: Record<string,string>,
+ * @param {{ port?: number, twilioPort?: number, cxonePort?: number, mode?: "open-messaging" | "dfo", main?: string, persistTo?: string, vars?: Record<string,string>,
  *           emulatorEnv?: Record<string,string>, tickSeconds?: number, quiet?: boolean, emulators?: boolean,
  *           inspector?: boolean, d1Setup?: string[] }} opts
  */
@@ -139,7 +139,7 @@ export async function startStack(opts = {}) {
     await ready("emulators", Promise.all([waitFor(`http://127.0.0.1:${twilioPort}/_emu/messages`), waitFor(`http://127.0.0.1:${cxonePort}/_emu/feed`)]));
   }
 
-  const bridge = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
+  const bridge = startBridge({ port, vars, main: opts.main, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
   children.push(bridge.child);
   await ready("bridge", waitFor(`http://localhost:${port}/healthz`, 90_000));
 
@@ -158,7 +158,7 @@ export async function startStack(opts = {}) {
     async restartBridge() {
       await bridge.stop();
       if (handle.stopped) throw new Error("the stack was stopped");
-      const next = startBridge({ port, vars, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
+      const next = startBridge({ port, vars, main: opts.main, persistTo: opts.persistTo, inspector: opts.inspector, io: io("bridge") });
       bridge.child = next.child;
       bridge.stop = next.stop;
       children.push(next.child);
@@ -168,9 +168,13 @@ export async function startStack(opts = {}) {
   };
 }
 
-/** `wrangler dev`, or with `inspector: false` the same dev server without DevTools (scripts/dev-worker.mjs). */
-function startBridge({ port, vars, persistTo, inspector = true, io }) {
+/**
+ * `wrangler dev`, or with `inspector: false` the same dev server without DevTools
+ * (scripts/dev-worker.mjs). `main` runs another entry with wrangler.toml's bindings (the bench's).
+ */
+function startBridge({ port, vars, main, persistTo, inspector = true, io }) {
   const args = ["--port", String(port), "--ip", "127.0.0.1"];
+  if (main) args.push(...(inspector ? [main] : ["--main", main]));
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const command = inspector

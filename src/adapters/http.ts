@@ -1,6 +1,5 @@
 import type { z } from "zod";
 import { AppError } from "../errors";
-import { noteSubrequest } from "../instrumentation";
 
 export type Upstream = "twilio" | "cxone";
 
@@ -19,9 +18,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
  * effect check before retrying.
  */
 export async function fetchUpstream(upstream: Upstream, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  // Every call to Twilio and CXone (the token included) leaves through here: counted by host and
-  // route when BENCH_METRICS is "1" (src/instrumentation.ts), a no-op otherwise.
-  noteSubrequest(url, init.method);
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {

@@ -7,7 +7,6 @@ import { proactiveDeps } from "../deps";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { asAppError } from "../errors";
-import { noteAlarm } from "../instrumentation";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
@@ -107,7 +106,6 @@ export class BatchDO extends SqliteObject {
   }
 
   override async alarm(): Promise<void> {
-    noteAlarm("BatchDO");
     if (this.meta.get("finishedAt") && this.clock.now() >= this.pruneAt()) {
       // Its retention is over: the recipients' records go (the batch's D1 row goes at the same age).
       this.ctx.storage.transactionSync(() => {

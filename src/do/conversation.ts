@@ -7,7 +7,6 @@ import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
 import type { InboundMessage, Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
-import { noteAlarm } from "../instrumentation";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
@@ -159,7 +158,6 @@ export class ConversationDO extends SqliteObject {
   }
 
   override async alarm(): Promise<void> {
-    noteAlarm("ConversationDO");
     await this.alarmSafely("thread", () => this.runner.run(false));
   }
 

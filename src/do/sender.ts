@@ -2,7 +2,6 @@ import { requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
-import { noteAlarm } from "../instrumentation";
 import { SerialRunner } from "./runner";
 import { SendWork, type QueueRow } from "./sender-send";
 import { SqliteObject } from "./sqlite-object";
@@ -115,7 +114,6 @@ export class SenderDO extends SqliteObject {
   }
 
   override async alarm(): Promise<void> {
-    noteAlarm("SenderDO");
     await this.alarmSafely("sender", () => this.runner.run());
   }
 

@@ -1,26 +1,20 @@
-import { safeEqual } from "./crypto";
+import { safeEqual } from "../../src/crypto";
 
 /**
- * Bench-only cost counters (`npm run bench`), switched on by the var BENCH_METRICS="1" and off
- * everywhere else. What a message costs is COUNTED here, at the few places every unit of work
- * passes through, instead of being estimated:
+ * The bench's cost counters (`npm run bench`, stack B), used only by the bench's own entry
+ * (bench/worker/index.ts), which wraps the product Worker: nothing here ships in `src/`. What a
+ * message costs is COUNTED at the few places every unit of work passes through:
  *
- * - D1: every drizzle instance is made by `database()` (src/adapters/db/client.ts), which hands
- *   the binding to `instrumentD1`: queries are counted per D1 API method (prepare → bind →
- *   all/run/raw/first, batch, exec), rows read/written are summed from D1's own `meta`.
- * - Outbound HTTP (Twilio, CXone, the CXone token): every call goes through `fetchUpstream`
- *   (src/adapters/http.ts), which calls `noteSubrequest`.
- * - Durable Objects: the Worker's entry points (src/index.ts) and every object's constructor
- *   (src/do/*.ts) pass their env through `instrumentEnv`, whose namespaces hand out counting
- *   stubs; the objects' alarm handlers call `noteAlarm`.
+ * - D1: the env's DB binding is wrapped (`instrumentD1`): statements counted per D1 API method
+ *   (prepare → bind → all/run/raw/first, batch, exec), rows read/written summed from D1's `meta`.
+ * - Outbound HTTP (Twilio, CXone, the CXone token): the entry wraps the isolate's fetch
+ *   (`noteSubrequest`).
+ * - Durable Objects: the entry and every object's constructor get an env whose namespaces hand
+ *   out counting stubs (`instrumentEnv`); the entry's object classes call `noteAlarm`.
  *
  * The counters live in module scope, i.e. per isolate. Under `wrangler dev` the Worker and its
  * Durable Objects share one isolate, so `GET /__metrics` sees the objects' work too (alarms
- * included); the benchmark checks that against the emulators' own counts. Deployed, objects may
- * run in other isolates and other machines: these counters are a local measuring tool only.
- *
- * Off (the default, and production): `instrumentEnv` returns the env it was given after one
- * string comparison, the other hooks return at a false boolean, and `/__metrics` does not exist.
+ * included); the benchmark checks that against the emulators' own counts.
  */
 
 interface Metrics {
@@ -49,7 +43,6 @@ interface Metrics {
   workerRequests: Record<string, number>;
 }
 
-let enabled = false;
 let tokenUrl: string | undefined;
 let metrics = fresh();
 
@@ -70,17 +63,12 @@ const bump = (map: Record<string, number>, key: string, by = 1) => void (map[key
 const NAMESPACES = ["CONVERSATION", "SENDER", "CXONE_TOKEN", "POLLER", "BATCH"] as const;
 const wrappedEnvs = new WeakMap<object, Env>();
 
-/**
- * The env the code should use: the same object when BENCH_METRICS is not "1"; otherwise a copy
- * whose Durable Object namespaces count the calls made through their stubs (one per env object).
- */
+/** A copy of the env whose D1 binding and Durable Object namespaces count their use (one per env object). */
 export function instrumentEnv(env: Env): Env {
-  if ((env as { BENCH_METRICS?: string }).BENCH_METRICS !== "1") return env;
   let wrapped = wrappedEnvs.get(env);
   if (!wrapped) {
-    enabled = true;
     tokenUrl = env.CXONE_TOKEN_URL;
-    wrapped = { ...env };
+    wrapped = { ...env, DB: instrumentD1(env.DB) };
     for (const name of NAMESPACES) if (env[name]) (wrapped as unknown as Record<string, unknown>)[name] = countingNamespace(env[name], name);
     wrappedEnvs.set(env, wrapped);
   }
@@ -115,14 +103,12 @@ function countingStub<T extends object>(stub: T, name: string): T {
 
 /** A Durable Object's alarm handler started (an alarm is a request to the object too). */
 export function noteAlarm(className: string): void {
-  if (!enabled) return;
   metrics.durableObjects.requests += 1;
   bump(metrics.durableObjects.alarms, className);
 }
 
 /** One outbound HTTP call, by host and by route (ids in the path folded to ":id"). */
 export function noteSubrequest(url: string, method = "GET"): void {
-  if (!enabled) return;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -141,7 +127,6 @@ export function noteSubrequest(url: string, method = "GET"): void {
 
 /** Times a cron run (the benchmark waits for `done` and reads the duration). */
 export function measureCron<T>(run: Promise<T>): Promise<T> {
-  if (!enabled) return run;
   metrics.cron.runs += 1;
   const started = Date.now();
   return run.finally(() => {
@@ -204,9 +189,8 @@ function tapAnswers(d1: D1Database): boolean {
 
 const countingDbs = new WeakMap<D1Database, D1Database>();
 
-/** The D1 binding as drizzle should see it: itself when off, a counting wrapper when on. */
+/** The D1 binding as drizzle sees it in the bench: a counting wrapper. */
 export function instrumentD1(d1: D1Database): D1Database {
-  if (!enabled) return d1;
   let wrapped = countingDbs.get(d1);
   if (wrapped) return wrapped;
   const wire = tapAnswers(d1);
@@ -269,11 +253,9 @@ export function instrumentD1(d1: D1Database): D1Database {
 
 /**
  * `GET /__metrics` (the counters) and `DELETE /__metrics` (reset), behind the ADMIN_TOKEN bearer.
- * Any other request is counted and handed back (undefined: the app answers it). Unless
- * BENCH_METRICS is "1", nothing is counted and /__metrics is the app's 404 like any unknown path.
+ * Any other request is counted and handed back (undefined: the product Worker answers it).
  */
 export function metricsRoute(request: Request, env: Env): Response | undefined {
-  if (!enabled || (env as { BENCH_METRICS?: string }).BENCH_METRICS !== "1") return undefined;
   const url = new URL(request.url);
   if (url.pathname !== "/__metrics") {
     bump(metrics.workerRequests, `${request.method} ${url.pathname}`);

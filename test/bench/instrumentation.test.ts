@@ -1,8 +1,8 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { instrumentD1, instrumentEnv, metricsRoute, noteSubrequest } from "../../src/instrumentation";
+import { instrumentEnv, metricsRoute, noteSubrequest } from "../../bench/worker/instrumentation";
 
-/** The bench counters (src/instrumentation.ts): nothing when off, counted when BENCH_METRICS is "1". */
+/** The bench counters (bench/worker/instrumentation.ts), which only the bench's own entry uses. */
 const base = env as unknown as Env;
 const url = "https://bridge.test/__metrics";
 const admin = { authorization: `Bearer ${base.ADMIN_TOKEN}` };
@@ -16,20 +16,20 @@ interface Metrics {
 }
 
 describe("bench instrumentation", () => {
-  // First: nothing in this isolate has switched the counters on yet.
-  it("is off unless BENCH_METRICS is \"1\": the same env and D1 binding, and no /__metrics", () => {
-    expect(instrumentEnv(base)).toBe(base);
-    expect(instrumentD1(base.DB)).toBe(base.DB);
-    expect(metricsRoute(new Request(url, { headers: admin }), base)).toBeUndefined();
+  it("is not in the product Worker: /__metrics is its 404 like any unknown path", async () => {
+    const res = await exports.default.fetch(new Request(`${base.PUBLIC_BASE_URL}/__metrics`, { headers: admin }));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "not_found" });
   });
 
   it("counts D1 statements and rows, subrequests by route, token requests and Durable Object calls", async () => {
-    const on = instrumentEnv({ ...base, BENCH_METRICS: "1" } as Env);
-    expect(instrumentEnv({ ...base, BENCH_METRICS: "1" } as Env)).not.toBe(base);
+    const on = instrumentEnv(base);
+    expect(on).not.toBe(base);
+    expect(instrumentEnv(base)).toBe(on);
     expect(metricsRoute(new Request(url), on)!.status).toBe(401);
     expect(metricsRoute(new Request(url, { method: "DELETE", headers: admin }), on)!.status).toBe(200);
 
-    const db = instrumentD1(on.DB);
+    const db = on.DB;
     await db.prepare("INSERT INTO opt_outs (business, phone, source, created_at) VALUES ('*', ?, 'test', 0) ON CONFLICT DO NOTHING").bind("+15550000077").run();
     await db.prepare("SELECT phone FROM opt_outs WHERE phone = ?").bind("+15550000077").first();
     await db.prepare("SELECT phone FROM opt_outs WHERE phone = ?").bind("+15550000077").raw();
