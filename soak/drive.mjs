@@ -1,8 +1,8 @@
 /**
  * Drives a soak plan against a running stack the way the outside world would: Twilio delivering
  * customers' texts (and retrying with the same MessageSid until the bridge answers 200), CXone
- * agents replying (pushed, or left in the feed for the poller), a business system sending
- * proactive alerts (retrying with the same idempotency key), customers answering them.
+ * agents replying (through the dialect's adapter, cxone-om.mjs or cxone-dfo.mjs), a business
+ * system sending proactive alerts (retrying with the same idempotency key), customers answering them.
  * What the bridge refuses (a 4xx) is not retried, as Twilio would not: it is recorded, said out
  * loud, and left to the verdict as lost.
  */
@@ -61,7 +61,7 @@ const reasonOf = (status, text) => {
 };
 
 export function driver(stack, tokens, { signal, say = () => {} } = {}) {
-  const { bridgeUrl, twilioUrl, cxoneUrl } = stack;
+  const { bridgeUrl, twilioUrl } = stack;
   const post = (url, body, headers = {}) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
   const admin = { headers: { authorization: `Bearer ${tokens.ADMIN_TOKEN}` }, signal };
   /** MessageSid → why the bridge refused its webhook; idempotency key → why it refused the alert. */
@@ -92,14 +92,6 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
         return answer.status === 200;
       }, signal);
       return !refusedTexts.has(sid);
-    },
-
-    /** An agent's reply with a known id: in CXone's feed at once, pushed too if asked. True if the bridge took the push. */
-    async reply(conversationId, id, body, push, createdTime) {
-      // A failed push is not retried: the reply is in the feed, and the poller must find it.
-      const res = await post(`${cxoneUrl}/_emu/agent-reply`, { conversationId, id, body, push, ...(createdTime ? { createdTime } : {}) }).catch(() => undefined);
-      const answer = res?.ok ? await res.json() : undefined;
-      return answer?.pushed === 200;
     },
 
     /** A proactive request (one alert or a batch); `keys` are the alerts it carries, for the refusals. */
@@ -142,24 +134,19 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
     optOuts: (phone) => json(`${bridgeUrl}/admin/opt-outs/${encodeURIComponent(phone)}`, admin),
     deadLetters: () => json(`${bridgeUrl}/admin/dead-letters?limit=500`, admin),
     setOutcome: (phone, outcome) => post(`${twilioUrl}/_emu/outcome/${encodeURIComponent(phone)}`, outcome).then((r) => r.text()),
-    conversations: () => json(`${cxoneUrl}/_emu/conversations`, { signal }),
-    reports: () => json(`${cxoneUrl}/_emu/reports`, { signal }),
-    feed: () => json(`${cxoneUrl}/_emu/feed`, { signal }),
-    relist: (item) => post(`${cxoneUrl}/_emu/agent-reply`, item).then((r) => r.text()),
-    cxoneStats: () => json(`${cxoneUrl}/_emu/stats`, { signal }),
     twilioStats: () => json(`${twilioUrl}/_emu/stats`, { signal }),
     sent: () => json(`${twilioUrl}/_emu/messages`, { signal }),
   };
 }
 
 /**
- * Every thread's conversation id once CXone has its first text. Waits until `deadline` for the
+ * Every thread's conversation once CXone has its first text. Waits until `deadline` for the
  * threads that had a text accepted; a thread whose texts were all refused never gets one.
  */
-export async function conversationsOf(d, threads, deadline, signal) {
+export async function conversationsOf(d, cx, threads, deadline, signal) {
   for (;;) {
     const byThread = new Map();
-    for (const c of await d.conversations()) if (!c.proactive) byThread.set(`${c.customer} ${c.properties?.business_number}`, c.id);
+    for (const c of (await cx.view()).conversations) if (!c.proactive) byThread.set(`${c.customer} ${c.business}`, c);
     const missing = threads.filter((t) => !byThread.has(`${t.customer} ${t.business}`) && t.texts.some((x) => !d.refusedTexts.has(x.sid)));
     if (missing.length === 0 || Date.now() > deadline) return byThread;
     await sleep(1_000, signal);
@@ -172,12 +159,12 @@ export async function conversationsOf(d, threads, deadline, signal) {
  * reply (pushed at once) would otherwise be sent first through no fault of the bridge's.
  * Returns the replies that could not be made (their thread never reached CXone).
  */
-export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs = 30_000 }) {
+export async function agentsReply(d, cx, threads, conversations, { onReply, signal, waitMs = 30_000 }) {
   const skipped = [];
   let done = 0;
   await pool(threads, 16, async (t) => {
-    const conversationId = convIds.get(`${t.customer} ${t.business}`);
-    if (!conversationId) {
+    const conversation = conversations.get(`${t.customer} ${t.business}`);
+    if (!conversation) {
       skipped.push(...t.replies);
       return;
     }
@@ -193,14 +180,14 @@ export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs
         // The pair: the later-created reply pushed first, the earlier one 40 ms after it.
         const later = t.replies[++i];
         const now = Date.now();
-        const pushed = d.reply(conversationId, later.id, later.body, true, new Date(now).toISOString());
+        const pushed = cx.reply(conversation, later, { push: true, createdTime: new Date(now).toISOString() });
         await sleep(40, signal);
-        const [laterOk, earlierOk] = await Promise.all([pushed, d.reply(conversationId, r.id, r.body, true, new Date(now - 1_000).toISOString())]);
+        const [laterOk, earlierOk] = await Promise.all([pushed, cx.reply(conversation, r, { push: true, createdTime: new Date(now - 1_000).toISOString() })]);
         if (!earlierOk) d.late.add(r.id);
         unseen = !laterOk ? later.id : !earlierOk ? r.id : undefined;
         onReply((done += 2));
       } else {
-        unseen = (await d.reply(conversationId, r.id, r.body, r.push)) ? undefined : r.id;
+        unseen = (await cx.reply(conversation, r, { push: r.push })) ? undefined : r.id;
         onReply(++done);
       }
     }
@@ -209,19 +196,18 @@ export async function agentsReply(d, threads, convIds, { onReply, signal, waitMs
 }
 
 /**
- * Once a reply has its final report, CXone's feed lists the same id again with a recipient the
- * bridge cannot send to (the poller meets it as an invalid item). Returns how many were listed.
+ * Once a reply has its final report, CXone hands the same id over again in a shape the bridge
+ * cannot send (the poller meets it as an invalid item; in DFO a callback with such a recipient).
+ * Returns how many were handed over again.
  */
-export async function relistInvalid(d, replies, deadline, signal) {
+export async function relistInvalid(cx, replies, deadline, signal) {
   const waiting = new Set(replies);
   while (waiting.size > 0 && Date.now() <= deadline) {
-    const [reports, feed] = await Promise.all([d.reports(), d.feed()]);
+    const view = await cx.view();
     for (const r of [...waiting]) {
-      const final = (reports[r.id] ?? []).some((x) => ["DELIVERED", "UNDELIVERABLE", "FAILED"].includes(x.body.status));
-      const item = feed.find((f) => f.id === r.id);
-      if (!final || !item) continue;
-      await d.relist({ conversationId: item.conversationId, id: r.id, body: r.body, to: "not a phone number", createdTime: item.createdTime, push: false });
-      waiting.delete(r);
+      const key = view.replies[r.id]?.keys[0];
+      if (!key || !(view.reports[key] ?? []).some((x) => x.final)) continue;
+      if (await cx.relist(r, view)) waiting.delete(r);
     }
     if (waiting.size > 0) await sleep(1_000, signal);
   }

@@ -11,20 +11,28 @@ const HANG_MS = 4_000;
 /** A receipt refused with this Retry-After is the longest wait the faults impose (see QUIET_S in run.mjs). */
 export const LONGEST_RETRY_AFTER_S = 20;
 
-const CXONE_API = "^/api/v2/";
-export const cxoneFaults = [
-  // A receipt held back for a long Retry-After: a report queued behind it must wait too, in order.
-  { method: "PUT", path: "^/api/v2/open-messaging/messages/", kind: "rate_limit", retryAfterSec: LONGEST_RETRY_AFTER_S, probability: 0.05 },
-  { path: CXONE_API, kind: "status", status: 503, probability: 0.05 },
-  { path: CXONE_API, kind: "rate_limit", retryAfterSec: 1, probability: 0.04 },
-  { path: CXONE_API, kind: "timeout", delayMs: HANG_MS, probability: 0.03 },
-  // A token revoked under the bridge's feet: 401, then one refresh and a retry.
-  { path: CXONE_API, kind: "unauthorized", probability: 0.04 },
-  // Done, and the answer lost: the retry must not make a second conversation or message.
-  { path: CXONE_API, kind: "lost", probability: 0.03 },
-  { path: CXONE_API, kind: "lost_timeout", delayMs: HANG_MS, probability: 0.02 },
-  { path: "^/auth/token", kind: "status", status: 502, probability: 0.05 },
-];
+/** One set of CXone faults, on the paths of either dialect: its API, its receipts, its token endpoint. */
+function cxoneRules({ api, receipts, token }) {
+  return [
+    // A receipt held back for a long Retry-After: a report queued behind it must wait too, in order.
+    { method: "PUT", path: receipts, kind: "rate_limit", retryAfterSec: LONGEST_RETRY_AFTER_S, probability: 0.05 },
+    { path: api, kind: "status", status: 503, probability: 0.05 },
+    { path: api, kind: "rate_limit", retryAfterSec: 1, probability: 0.04 },
+    { path: api, kind: "timeout", delayMs: HANG_MS, probability: 0.03 },
+    // A token revoked under the bridge's feet: 401, then one refresh and a retry.
+    { path: api, kind: "unauthorized", probability: 0.04 },
+    // Done, and the answer lost: the retry must not make a second conversation or message.
+    { path: api, kind: "lost", probability: 0.03 },
+    { path: api, kind: "lost_timeout", delayMs: HANG_MS, probability: 0.02 },
+    { path: token, kind: "status", status: 502, probability: 0.05 },
+  ];
+}
+export const cxoneFaults = cxoneRules({ api: "^/api/v2/", receipts: "^/api/v2/open-messaging/messages/", token: "^/auth/token" });
+/**
+ * The same faults in DFO mode (contract §8): channel messages, status updates, temporary attachments
+ * and contact status are all under /dfo/3.0/; the token endpoint is CXone's password grant.
+ */
+export const dfoFaults = cxoneRules({ api: "^/dfo/3\\.0/", receipts: "^/dfo/3\\.0/channels/[^/]+/messages/[^/]+/status$", token: "^/auth/token" });
 
 const SEND = "/Messages\\.json$";
 export const twilioFaults = [

@@ -8,12 +8,15 @@ export interface SoakRow {
 export interface SoakResult {
   ok: boolean;
   rows: SoakRow[];
+  mode: "open-messaging" | "dfo";
   seed: number;
   restarts: number;
   seconds: number;
   [key: string]: unknown;
 }
 export function runSoak(opts?: {
+  /** The CXone dialect the bridge and the emulator speak (default open-messaging). */
+  mode?: "open-messaging" | "dfo";
   messages?: number;
   conversations?: number;
   restarts?: number;

@@ -2,15 +2,19 @@
  * A soak run: the bridge under `wrangler dev` (real HTTP, local D1 and Durable Objects) against
  * the emulators with faults switched on, a workload in both directions with proactive alerts,
  * the Worker killed and restarted on the same state mid-run, then — once the workload has
- * drained and the emulators have been quiet for a while — the verdict of verify.mjs.
+ * drained and the emulators have been quiet for a while — the verdict of verify.mjs. CXone speaks
+ * either dialect (`mode`: open-messaging or dfo); what differs is read and driven through an
+ * adapter (cxone-om.mjs, cxone-dfo.mjs), so that both are held to the one verdict.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { table } from "../bench/lib.mjs";
 import { d1Execute, startStack } from "../scripts/stack.mjs";
+import { dfoSide } from "./cxone-dfo.mjs";
+import { openMessagingSide } from "./cxone-om.mjs";
 import { agentsReply, answerAlerts, conversationsOf, driver, pool, relistInvalid, sleep } from "./drive.mjs";
-import { callbackFaults, cxoneFaults, D1_EVIDENCE_SQL, D1_FAULT_LOG, d1Faults, LONGEST_RETRY_AFTER_S, twilioFaults, UPSTREAM_TIMEOUT_MS } from "./faults.mjs";
+import { callbackFaults, D1_EVIDENCE_SQL, D1_FAULT_LOG, d1Faults, LONGEST_RETRY_AFTER_S, twilioFaults, UPSTREAM_TIMEOUT_MS } from "./faults.mjs";
 import { makePlan, PROACTIVE_SENDER } from "./plan.mjs";
 import { settle } from "./settle.mjs";
 import { check } from "./verify-outbound.mjs";
@@ -37,7 +41,7 @@ function devVar(name) {
 }
 
 /**
- * @param {{ messages?: number, conversations?: number, restarts?: number, seed?: number, basePort?: number, timeoutS?: number,
+ * @param {{ mode?: "open-messaging" | "dfo", messages?: number, conversations?: number, restarts?: number, seed?: number, basePort?: number, timeoutS?: number,
  *           quietS?: number, faults?: boolean, keepState?: boolean, signal?: AbortSignal, log?: (line: string) => void, logLevel?: string }} opts
  */
 export async function runSoak(opts = {}) {
@@ -50,28 +54,33 @@ export async function runSoak(opts = {}) {
   const faulty = opts.faults ?? true;
   const dir = mkdtempSync(join(tmpdir(), "sms-bridge-soak-"));
   const started = Date.now();
-  say(`soak: seed ${seed}; ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${size.restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
+  const base = opts.basePort ?? 26_787;
+  // The stack puts the CXone emulator on base + 2 (stackOptions).
+  const cx = (opts.mode === "dfo" ? dfoSide : openMessagingSide)(`http://127.0.0.1:${base + 2}`, { signal: opts.signal, seed });
+  say(`soak (${cx.mode}): seed ${seed}; ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${size.restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
   try {
     // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
     // connections one of them could hold a port the emulators or the bridge must listen on.
-    const stack = await startStack(stackOptions(opts.basePort ?? 26_787, dir, seed, faulty, opts.logLevel));
+    const stack = await startStack(stackOptions(base, dir, seed, faulty, opts.logLevel, cx));
     let result;
     try {
       const dump = opts.keepState ? join(dir, "verdict-input.json") : undefined;
-      result = await driveAndJudge(stack, plan, { restarts: size.restarts, timeoutMs: (opts.timeoutS ?? 600) * 1000, quietS, signal: opts.signal, say, started, dump });
+      result = await driveAndJudge(stack, cx, plan, { restarts: size.restarts, timeoutMs: (opts.timeoutS ?? 600) * 1000, quietS, signal: opts.signal, say, started, dump });
     } finally {
       await stack.stop();
     }
     // Read once the Worker is down: the D1 fault's evidence is in the local D1 and the bridge's log.
     if (faulty) result.faultsFired.d1 = d1Evidence(plan, dir, result);
-    return { ...result, seed, size, dir, ok: result.rows.every((r) => r.ok), seconds: (Date.now() - started) / 1000 };
+    return { ...result, mode: cx.mode, words: cx.words, seed, size, dir, ok: result.rows.every((r) => r.ok), seconds: (Date.now() - started) / 1000 };
   } finally {
     if (!opts.keepState) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function stackOptions(base, dir, seed, faulty, logLevel) {
+function stackOptions(base, dir, seed, faulty, logLevel, cx) {
   return {
+    // Named, so that a CXONE_API_MODE left in the shell cannot turn an open-messaging run into DFO.
+    mode: cx.mode,
     port: base,
     twilioPort: base + 1,
     cxonePort: base + 2,
@@ -98,12 +107,13 @@ function stackOptions(base, dir, seed, faulty, logLevel) {
       // Quiet hours have their own tests; a soak running at night must still send.
       QUIET_HOURS: "00:00-00:00",
       ...(logLevel ? { LOG_LEVEL: logLevel } : {}),
+      ...cx.vars,
     },
     emulatorEnv: {
       EMU_STATUS_STEP_MS: "150",
       EMU_SEED: String(seed),
       ...(faulty
-        ? { EMU_CXONE_FAULTS: JSON.stringify(cxoneFaults), EMU_TWILIO_FAULTS: JSON.stringify(twilioFaults), EMU_CALLBACK_FAULTS: JSON.stringify(callbackFaults) }
+        ? { EMU_CXONE_FAULTS: JSON.stringify(cx.faults), EMU_TWILIO_FAULTS: JSON.stringify(twilioFaults), EMU_CALLBACK_FAULTS: JSON.stringify(callbackFaults) }
         : {}),
     },
   };
@@ -137,7 +147,7 @@ function restarter(stack, say) {
   };
 }
 
-async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal, say, started, dump }) {
+async function driveAndJudge(stack, cx, plan, { restarts, timeoutMs, quietS, signal, say, started, dump }) {
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
   const d = driver(stack, { API_TOKEN: devVar("API_TOKEN"), ADMIN_TOKEN: devVar("ADMIN_TOKEN") }, { signal, say });
   const restart = restarter(stack, say);
@@ -154,23 +164,23 @@ async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal,
     }
   }, restart.during("inbound", plan.threads.length, inboundRestarts), signal);
   say(`  texts delivered to the bridge after ${elapsed()}${d.refusedTexts.size ? `; ${d.refusedTexts.size} REFUSED by the bridge (lost)` : ""}`);
-  const convIds = await conversationsOf(d, plan.threads, Date.now() + timeoutMs, signal);
+  const conversations = await conversationsOf(d, cx, plan.threads, Date.now() + timeoutMs, signal);
   // The keywords have taken effect (each keyword text is in D1) before the replies they govern.
   const keywordsBy = Date.now() + 60_000;
   for (const x of plan.threads.flatMap((t) => (t.keywords ? t.texts.filter((k) => k.keyword && !d.refusedTexts.has(k.sid)) : []))) {
     while (!(await d.known(x.sid)) && Date.now() < keywordsBy) await sleep(500, signal);
   }
 
-  // 2. Agents reply (pushed or polled) while the alerts go out.
+  // 2. Agents reply (pushed or polled; in DFO called in, some answers lost) while the alerts go out.
   const replyCount = plan.threads.reduce((n, t) => n + t.replies.length, 0);
   const singles = plan.alerts.filter((a) => a.single);
   const batch = plan.alerts.filter((a) => !a.single);
   const [skipped, , batchAnswer] = await Promise.all([
-    agentsReply(d, plan.threads, convIds, { onReply: restart.during("outbound", replyCount, restarts - inboundRestarts), signal }),
+    agentsReply(d, cx, plan.threads, conversations, { onReply: restart.during("outbound", replyCount, restarts - inboundRestarts), signal }),
     pool(singles, 4, (a) => d.proactive({ to: a.to, text: a.text, campaignId: "soak", idempotencyKey: a.key, from: PROACTIVE_SENDER }, [a.key]), () => {}, signal),
     batch.length > 0 && d.proactive({ campaignId: "soak-batch", from: PROACTIVE_SENDER, messages: batch.map((a) => ({ to: a.to, text: a.text, idempotencyKey: a.key })) }, batch.map((a) => a.key)),
   ]);
-  await restart.settled();
+  await Promise.all([restart.settled(), cx.settled()]);
   const handedOver = Date.now();
   say(`  replies and alerts handed over after ${elapsed()}${d.refusedAlerts.size ? `; ${d.refusedAlerts.size} alerts REFUSED by the bridge (${[...new Set(d.refusedAlerts.values())].join(", ")})` : ""}`);
 
@@ -178,11 +188,11 @@ async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal,
   const deadline = handedOver + timeoutMs;
   const unanswered = new Set((await answerAlerts(d, plan.answers, deadline, signal)).map((a) => a.sid));
   const skippedIds = new Set(skipped.map((r) => r.id));
-  const relisted = await relistInvalid(d, plan.threads.flatMap((t) => t.replies.filter((r) => r.relistInvalid && !skippedIds.has(r.id))), deadline, signal);
-  const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, skippedReplies: skippedIds, late: d.late, unanswered, restartWindows: restart.windows };
+  const relisted = await relistInvalid(cx, plan.threads.flatMap((t) => t.replies.filter((r) => r.relistInvalid && !skippedIds.has(r.id))), deadline, signal);
+  const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, refusedReplies: cx.refusedReplies, skippedReplies: skippedIds, late: d.late, unanswered, restartWindows: restart.windows, dialect: cx.dialect };
   const snapshot = async () => {
-    const [conversations, reports, sent, feed] = await Promise.all([d.conversations(), d.reports(), d.sent(), d.feed()]);
-    return { ...known, conversations, reports, sent, feed };
+    const [view, sent] = await Promise.all([cx.view(), d.sent()]);
+    return { ...known, ...view, sent };
   };
   const settled = await settle({ snapshot, outstanding: (s) => outstanding(plan, s), deadline, quietMs: quietS * 1000, signal });
   settled.drainedS = (settled.drainedAt - handedOver) / 1000;
@@ -196,9 +206,9 @@ async function driveAndJudge(stack, plan, { restarts, timeoutMs, quietS, signal,
   if (dump) writeFileSync(dump, JSON.stringify({ plan, state }, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v)));
   const verdict = verify(plan, state);
   verdict.rows.push(check("settled: quiet before judging", `≥ ${quietS} s`, settled.quiet ? [] : [`the emulators still changed ${(settled.quietMs / 1000).toFixed(0)} s before the end`], `${(settled.quietMs / 1000).toFixed(0)} s`));
-  const [cxoneStats, twilioStats] = await Promise.all([d.cxoneStats(), d.twilioStats()]);
+  const [cxoneStats, twilioStats] = await Promise.all([cx.stats(), d.twilioStats()]);
   const faultsFired = { cxone: cxoneStats.faults, twilio: twilioStats.faults, callbacks: twilioStats.callbacks };
-  return { ...verdict, plan, restarts: restart.done.length, settled, batches, faultsFired, tokenRequests: cxoneStats.tokenRequests, refusedTexts: d.refusedTexts, relisted };
+  return { ...verdict, plan, restarts: restart.done.length, settled, batches, faultsFired, tokenRequests: cxoneStats.tokenRequests, cxoneNote: cxoneStats.note, refusedTexts: d.refusedTexts, relisted };
 }
 
 /** The planned texts whose first D1 write failed, by the evidence table and the bridge's log; a row of the verdict. */
@@ -214,8 +224,9 @@ function d1Evidence(plan, dir, result) {
 
 /** The verdict as markdown: the run, the faults, the checks, then what went wrong, if anything. */
 export function report(result) {
-  const { plan, settled, faultsFired: f, size } = result;
+  const { plan, settled, faultsFired: f, size, words } = result;
   const reverse = plan.threads.filter((t) => t.replies.some((r) => r.reverse)).length;
+  const unpushed = plan.threads.reduce((n, t) => n + t.replies.filter((r) => !r.push).length, 0);
   const empty = plan.threads.reduce((n, t) => n + t.texts.filter((x) => x.emptyFields.length > 0).length, 0);
   const late = f.d1 ? [...f.d1.late.values()].map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ") : "";
   const d1 = f.d1
@@ -223,11 +234,11 @@ export function report(result) {
     : "off";
   const quiet = `${(settled.quietMs / 1000).toFixed(0)} s`;
   const lines = [
-    `Soak: seed ${result.seed}, ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent replies, ${plan.counts.proactive} alerts) over ${plan.threads.length} conversations, ${result.restarts} Worker restarts, ${result.seconds.toFixed(0)} s.`,
+    `Soak (CXone ${result.mode === "dfo" ? "DFO" : "open-messaging"}): seed ${result.seed}, ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent replies, ${plan.counts.proactive} alerts) over ${plan.threads.length} conversations, ${result.restarts} Worker restarts, ${result.seconds.toFixed(0)} s.`,
     `Judged ${settled.outstanding === 0 ? `once the workload had drained (${settled.drainedS.toFixed(0)} s after the hand-over)` : `with ${settled.outstanding} messages still outstanding at the timeout`}, ${settled.quiet ? `after ${quiet} with no change at the emulators` : `although the emulators were still changing (last change ${quiet} before)`}.`,
-    `Injected faults: CXone ${JSON.stringify(f.cxone)} (token requests: ${result.tokenRequests}); Twilio ${JSON.stringify(f.twilio)}; status callbacks ${JSON.stringify(f.callbacks)}; D1: ${d1}.`,
-    `In the workload: ${empty} texts with empty optional fields, ${reverse} reply pairs pushed in reverse createdTime order, every alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} delivered replies listed again by CXone in a shape the bridge cannot send.`,
-    `Rerun: \`SOAK_SEED=${result.seed} SOAK_MESSAGES=${size.messages} SOAK_CONVERSATIONS=${size.conversations} SOAK_RESTARTS=${size.restarts} npm run soak\``,
+    `Injected faults: CXone ${JSON.stringify(f.cxone)} (token requests: ${result.tokenRequests}${result.cxoneNote ?? ""}); Twilio ${JSON.stringify(f.twilio)}; status callbacks ${JSON.stringify(f.callbacks)}; D1: ${d1}.`,
+    `In the workload: ${empty} texts with empty optional fields, ${reverse} ${words.pairs}, ${unpushed} ${words.unpushed}, every alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} ${words.relisted}.`,
+    `Rerun: \`${result.mode === "dfo" ? "CXONE_API_MODE=dfo " : ""}SOAK_SEED=${result.seed} SOAK_MESSAGES=${size.messages} SOAK_CONVERSATIONS=${size.conversations} SOAK_RESTARTS=${size.restarts} npm run soak\``,
     "",
     table(["check", "expected", "seen", "ok"], result.rows.map((r) => [r.name, r.expected, r.seen, r.ok ? "yes" : "**NO**"])),
   ];

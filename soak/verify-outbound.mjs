@@ -3,10 +3,9 @@
  * planned reply or alert with its body, and for each planned message: sent exactly once or
  * refused, to the right customer from the right sender, with exactly the reports it should
  * have, in order; replies in createdTime order per conversation; no sender above its rate.
+ * CXone's side comes in the shape cxone-om.mjs describes, whichever the dialect.
  */
 import { PROACTIVE_SENDER } from "./plan.mjs";
-
-const FINAL = new Set(["DELIVERED", "UNDELIVERABLE", "FAILED"]);
 
 export function check(name, expected, problems, seen) {
   return { name, expected, seen: seen ?? (problems.length === 0 ? expected : `${problems.length} wrong`), ok: problems.length === 0, problems: problems.slice(0, 5) };
@@ -14,7 +13,7 @@ export function check(name, expected, problems, seen) {
 
 /** What each planned outbound message is, what should become of it, and what became of it. */
 export function outboundOf(plan, state) {
-  const { conversations, sent, reports, feed, refusedAlerts, skippedReplies, batches = {}, restartWindows } = state;
+  const { conversations, sent, reports, replies: known, dialect, refusedAlerts, refusedReplies = new Map(), skippedReplies, batches = {}, restartWindows } = state;
   // A batch refuses its recipients after answering 202; only its counts say so.
   const batchNote = Object.values(batches)
     .map((counts) => `the batch counts ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ")}`)
@@ -23,20 +22,22 @@ export function outboundOf(plan, state) {
   sent.forEach((m, index) => smsByBody.set(m.body, [...(smsByBody.get(m.body) ?? []), { ...m, index }]));
   for (const list of smsByBody.values()) list.sort((a, b) => a.receivedAt - b.receivedAt || a.index - b.index);
   const alertMessages = new Map();
-  for (const c of conversations) if (c.proactive) for (const m of c.messages) if (m.direction === "outbound") alertMessages.set(m.text, { id: m.id, conversation: c });
-  const created = new Map(feed.map((f) => [f.id, Date.parse(f.createdTime)]));
+  for (const c of conversations) if (c.proactive) for (const m of c.messages) if (m.direction === "outbound") alertMessages.set(m.text, { id: m.key, conversation: c });
 
   const replies = plan.threads.flatMap((t) =>
     t.replies.map((r) => ({
       ...r,
       thread: t,
-      cxoneId: r.id,
+      cxoneId: known[r.id]?.keys[0],
+      keys: known[r.id]?.keys ?? [],
+      answers: known[r.id]?.answers ?? [],
       to: t.customer,
       sender: { from: t.business, service: null },
       skipped: skippedReplies.has(r.id),
+      refusedByBridge: refusedReplies.get(r.id),
       refusal: t.suppressed ? "OPTED_OUT" : undefined,
       final: t.undeliverable ? "UNDELIVERABLE" : "DELIVERED",
-      createdAt: created.get(r.id),
+      createdAt: known[r.id]?.createdAt,
     })),
   );
   const alerts = plan.alerts.map((a) => ({
@@ -44,6 +45,8 @@ export function outboundOf(plan, state) {
     id: a.key,
     body: a.text,
     cxoneId: alertMessages.get(a.text)?.id,
+    keys: [],
+    answers: [],
     conversation: alertMessages.get(a.text)?.conversation,
     to: a.to,
     sender: { service: PROACTIVE_SENDER },
@@ -54,6 +57,7 @@ export function outboundOf(plan, state) {
   for (const m of [...replies, ...alerts]) {
     m.sms = smsByBody.get(m.body) ?? [];
     m.reports = collapseRetries(reports[m.cxoneId] ?? [], restartWindows);
+    m.want = m.refusal ? [`${dialect.refused}${m.refusal}`] : [...(dialect.sentReport ? ["SENT"] : []), dialect.labels[m.final]];
   }
   return { replies, alerts };
 }
@@ -75,8 +79,8 @@ function collapseRetries(history, restartWindows) {
 /** Not yet settled: a message still to be sent, or without its final report. */
 export function unsettled(m) {
   if (m.skipped || m.refusedByBridge) return false;
-  if (m.refusal) return !m.reports.some((r) => FINAL.has(r.body.status));
-  return m.sms.length === 0 || m.reports.length < 2 || !m.reports.some((r) => FINAL.has(r.body.status));
+  if (m.refusal) return !m.reports.some((r) => r.final);
+  return m.sms.length === 0 || m.reports.length < m.want.length || !m.reports.some((r) => r.final);
 }
 
 const tag = (m) => `${m.id}${m.reverse ? " (reverse-pushed)" : ""}`;
@@ -93,8 +97,8 @@ export function sentOnce(name, messages) {
   return check(name, `${messages.filter((m) => !m.refusal).length} sent, ${messages.filter((m) => m.refusal).length} refused`, problems);
 }
 
-/** Each SMS to the planned customer from the planned sender, and the SENT report names its SID. */
-export function identity(name, messages) {
+/** Each SMS to the planned customer from the planned sender, and the SENT report (open-messaging) names its SID. */
+export function identity(name, messages, dialect) {
   const problems = messages.flatMap((m) => {
     const out = [];
     for (const s of m.sms) {
@@ -104,27 +108,33 @@ export function identity(name, messages) {
         out.push(`${m.id}: from ${service ?? s.from}, want ${m.sender.service ?? m.sender.from}`);
       }
     }
-    const sentReport = m.reports.find((r) => r.body.status === "SENT");
-    const provider = sentReport?.body.deliveryReceipt.providerMessageId;
+    const sentReport = m.reports.find((r) => r.sent);
+    const provider = sentReport?.provider;
     if (sentReport && m.sms.length > 0 && !m.sms.some((x) => x.sid === provider)) {
       out.push(`${m.id}: SENT names ${provider ?? "no providerMessageId"}, Twilio issued ${m.sms.map((x) => x.sid).join(", ")}`);
     }
     return out;
   });
   const checked = messages.filter((m) => m.sms.length > 0).length;
-  return check(name, "to, sender, providerMessageId", problems, problems.length === 0 ? `${checked} checked` : undefined);
+  return check(name, dialect.sentReport ? "to, sender, providerMessageId" : "to, sender", problems, problems.length === 0 ? `${checked} checked` : undefined);
 }
 
-/** Exactly SENT then one final report (or one FAILED/OPTED_OUT for a refused message), nothing after. */
-export function sequences(name, messages) {
+/**
+ * Exactly the dialect's reports (open-messaging: SENT then one final; DFO: the final status) or
+ * one FAILED/OPTED_OUT for a refused message, nothing after; and one id for the message in CXone —
+ * a reply delivered again (DFO) must get the first answer's id and time, not a second message.
+ */
+export function sequences(name, messages, dialect) {
   const problems = messages.flatMap((m) => {
     if (m.skipped || m.refusedByBridge) return [];
     if (!m.cxoneId) return [`${m.id}: no CXone message`];
-    const want = m.refusal ? [`FAILED/${m.refusal}`] : ["SENT", m.final];
-    const seen = m.reports.map(({ body }) => (body.deliveryReceipt.status !== body.status ? `${body.status}≠${body.deliveryReceipt.status}` : body.status === "FAILED" && body.deliveryReceipt.errorCode ? `FAILED/${body.deliveryReceipt.errorCode}` : body.status));
-    return seen.join() === want.join() ? [] : [`${m.cxoneId}${m.reverse ? " (reverse-pushed)" : ""}: [${seen.join(", ")}] (want [${want.join(", ")}])`];
+    if (m.keys.length > 1) return [`${m.id}: known to CXone as ${m.keys.join(" and ")}`];
+    const times = new Set(m.answers.map((a) => a.createdAt));
+    if (times.size > 1) return [`${m.id}: answered with ${times.size} different createdAtWithMilliseconds`];
+    const seen = m.reports.map((r) => r.label);
+    return seen.join() === m.want.join() ? [] : [`${m.cxoneId}${m.reverse ? " (reverse-pushed)" : ""}: [${seen.join(", ")}] (want [${m.want.join(", ")}])`];
   });
-  return check(name, "SENT, final", problems, problems.length === 0 ? `${messages.length} complete` : undefined);
+  return check(name, dialect.sentReport ? "SENT, final" : "final", problems, problems.length === 0 ? `${messages.length} complete` : undefined);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The soak's verdict, from what the emulators saw (CXone's conversations, feed and reports,
- * Twilio's sent messages), the bridge's suppression list and dead letters, and what the driver
+ * The soak's verdict, from what the emulators saw (CXone's conversations, replies and reports in
+ * the shape cxone-om.mjs describes, whichever the dialect; Twilio's sent messages), the bridge's suppression list and dead letters, and what the driver
  * recorded (refused webhooks and alerts, replies it could not make). Each check is a row: what
  * must hold, what was seen, and the first few offending ids when it does not.
  */
@@ -9,10 +9,7 @@ import { check, identity, outboundOf, rateRow, replyOrder, sentOnce, sequences, 
 /** MessageSid → the conversations CXone holds it in (twice in one counts twice). */
 function placesOf(conversations) {
   const where = new Map();
-  for (const c of conversations) for (const m of c.messages) {
-    const sid = m.metadata?.twilio_message_sid;
-    if (sid) where.set(sid, [...(where.get(sid) ?? []), c]);
-  }
+  for (const c of conversations) for (const m of c.messages) if (m.sid) where.set(m.sid, [...(where.get(m.sid) ?? []), c]);
   return where;
 }
 
@@ -29,9 +26,9 @@ export function outstanding(plan, state) {
 
 /**
  * @param plan   from makePlan
- * @param state  { conversations, reports, feed, sent, deadLetters, optOuts: Map<phone, answer>, batches: { [batchId]: counts },
- *                 refusedTexts, refusedAlerts, skippedReplies: Set<id>, unanswered: Set<sid>, restartWindows: { from, to }[],
- *                 rates: Record<sender, segments/s>, maxAttempts }
+ * @param state  { conversations, reports, replies, dialect (cxone-om.mjs), sent, deadLetters, optOuts: Map<phone, answer>,
+ *                 batches: { [batchId]: counts }, refusedTexts, refusedAlerts, refusedReplies, skippedReplies: Set<id>,
+ *                 unanswered: Set<sid>, restartWindows: { from, to }[], rates: Record<sender, segments/s>, maxAttempts }
  */
 export function verify(plan, state) {
   const { conversations, refusedTexts, deadLetters, maxAttempts } = state;
@@ -45,12 +42,12 @@ export function verify(plan, state) {
   rows.push(check("customer texts in CXone exactly once", `${texts.length + answered.length}`, [...texts, ...answered].filter((x) => (where.get(x.sid)?.length ?? 0) !== 1).map((x) => `${x.sid}: ${lost(x.sid) ?? `${where.get(x.sid)?.length ?? 0} times`}`)));
   const wrongThread = texts.filter((x) => {
     const c = where.get(x.sid)?.[0];
-    return c && (c.proactive || c.customer !== x.thread.customer || c.properties?.business_number !== x.thread.business);
+    return c && (c.proactive || c.customer !== x.thread.customer || c.business !== x.thread.business);
   });
   const split = plan.threads.filter((t) => new Set(t.texts.filter((x) => where.has(x.sid)).map((x) => where.get(x.sid)[0].id)).size > 1);
   rows.push(check("…each in its customer's one conversation", "0 misthreaded, 0 split", [...wrongThread.map((x) => `${x.sid} misthreaded`), ...split.map((t) => `${t.customer} split`)]));
   const perThread = new Map();
-  for (const c of conversations) if (!c.proactive) perThread.set(`${c.customer} ${c.properties?.business_number}`, (perThread.get(`${c.customer} ${c.properties?.business_number}`) ?? 0) + 1);
+  for (const c of conversations) if (!c.proactive) perThread.set(`${c.customer} ${c.business}`, (perThread.get(`${c.customer} ${c.business}`) ?? 0) + 1);
   const planned = new Set(plan.threads.map((t) => `${t.customer} ${t.business}`));
   const extra = [...perThread.keys()].filter((k) => !planned.has(k)).map((k) => `${k}: a customer conversation no thread of the plan has (an answer to an alert?)`);
   // A thread whose every text the bridge refused has none; its texts are counted as lost above.
@@ -60,7 +57,7 @@ export function verify(plan, state) {
   rows.push(check("inbound order per thread (as delivered)", "in order", plan.threads.flatMap((t) => {
     const sids = new Map(t.texts.map((x, i) => [x.sid, i]));
     const conversation = where.get(t.texts.find((x) => where.has(x.sid))?.sid)?.[0];
-    const order = (conversation?.messages ?? []).map((m) => m.metadata?.twilio_message_sid).filter((sid) => sids.has(sid));
+    const order = (conversation?.messages ?? []).map((m) => m.sid).filter((sid) => sids.has(sid));
     const late = order.findIndex((sid, i) => i > 0 && sids.get(sid) < sids.get(order[i - 1]));
     return late > 0 ? [`${t.customer}: ${order[late]} after ${order[late - 1]}`] : [];
   })));
@@ -77,11 +74,11 @@ export function verify(plan, state) {
 
   // Outbound: every SMS attributed, each planned message sent once (or refused) as planned.
   rows.push(sentOnce("agent replies sent exactly once (none to a suppressed customer)", replies));
-  rows.push(identity("agent replies' identity (to, from the business number, providerMessageId)", replies));
+  rows.push(identity("agent replies' identity (to, from the business number, providerMessageId)", replies, state.dialect));
   rows.push(sentOnce("proactive alerts sent exactly once", alerts));
-  rows.push(identity("proactive alerts' identity (to, Messaging Service, providerMessageId)", alerts));
-  rows.push(sequences("report sequence: agent replies", replies));
-  rows.push(sequences("report sequence: proactive alerts", alerts));
+  rows.push(identity("proactive alerts' identity (to, Messaging Service, providerMessageId)", alerts, state.dialect));
+  rows.push(sequences("report sequence: agent replies", replies, state.dialect));
+  rows.push(sequences("report sequence: proactive alerts", alerts, state.dialect));
   rows.push(replyOrder(replies, state.late ?? new Set()));
   rows.push(suppression(plan, state));
   const bodies = new Set([...replies, ...alerts].map((m) => m.body));

@@ -6,7 +6,7 @@ import { advanceStatus, claimOrphans, dropOrphans, markMatched, markRequeued, or
 import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
 import { claimChecks, markDead, nextCheck } from "./adapters/db/reconcile";
-import { markBatchAbandoned, unfinishedBatches } from "./adapters/db/proactive";
+import { batchById, markBatchAbandoned, unfinishedBatches } from "./adapters/db/proactive";
 import { pruneFinishedBatches, pruneIdempotencyRecords, pruneMessages, pruneQuietConversations, pruneResolvedDeadLetters } from "./adapters/db/retention";
 import type { RetentionDeps } from "./domain/retention";
 import { twilioClient } from "./adapters/twilio/client";
@@ -134,6 +134,7 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
       if (p.sender) await env.SENDER.getByName(p.sender).finalize(p.cxoneMessageId!);
     },
     missingFromQueue: (sender, ids) => env.SENDER.getByName(sender).missing(ids),
+    batchLaunching: async (id) => (await batchById(db, id))?.finishedAt === null,
     async lost(p, reason) {
       await recordDeadLetter(db, { kind: p.direction, ref: p.direction === "inbound" ? p.messageSid! : p.cxoneMessageId!, conversationId: p.conversationId, reason, attempts: 0 });
       if (p.direction === "outbound") await refuseOutbound(env, config, p.cxoneMessageId!, "LOST", reason);

@@ -99,7 +99,7 @@ export function agentSide(o: AgentSideOptions) {
   }
 
   /** An agent's reply in a thread, delivered to the bridge; recorded in the thread once the bridge answers 200. */
-  async function agentReply(input: AgentReplyInput): Promise<CallbackResult & { id: string }> {
+  async function agentReply(input: AgentReplyInput): Promise<CallbackResult & { id: string; answerLost?: boolean }> {
     const r = AgentReplyInput.parse(input);
     const id = r.id ?? crypto.randomUUID();
     const createdAtWithMilliseconds = new Date(o.now()).toISOString();
@@ -118,6 +118,7 @@ export function agentSide(o: AgentSideOptions) {
     };
     const path = r.form === "2.0" ? `2.0/channel/${enc(r.channelId)}/outbound` : `1.0/posts/${enc(r.threadId)}/messages`;
     const result = await deliver(`${o.bridgeUrl}/cxone/dfo/${path}`, body);
+    if (r.answerLost) return { ...result, id, answerLost: true };
     const ack = acknowledgedId(result.answer);
     // The same reply acknowledged again under the same id is one message, not two.
     if (result.status === 200 && (ack === undefined || !state.message(r.channelId, ack))) {

@@ -50,7 +50,7 @@ export interface DfoEmulator {
   state: DfoState;
   faults: Faults;
   /** An agent's reply, delivered to the bridge's outbound callback with CXone's side of the OAuth dance. */
-  agentReply(input: AgentReplyInput): Promise<CallbackResult & { id: string }>;
+  agentReply(input: AgentReplyInput): Promise<CallbackResult & { id: string; answerLost?: boolean }>;
   /** A typing indicator sent to the bridge; the HTTP status it finally answered. */
   senderAction(input: SenderActionInput): Promise<number>;
   /** Every access and refresh token issued so far stops working; the new epoch. */
@@ -69,7 +69,7 @@ const routeOf = (path: string) =>
   path.replace(/\/channels\/[^/]+/, "/channels/:channelId").replace(/\/messages\/[^/]+\/status$/, "/messages/:id/status").replace(/\/contacts\/[^/]+/, "/contacts/:contactId");
 
 /**
- * A local CXone for Digital First Omnichannel 3.0 "Bring Your Own Channel" (SPEC §8): its token
+ * A local CXone for Digital First Omnichannel 3.0 "Bring Your Own Channel" (contract §8): its token
  * endpoint (access-key password grant, HTTP Basic client), tenant discovery, channel messages
  * with threads and contacts, temporary attachments, message and contact status, and the agent's
  * side (agent.ts): replies and typing indicators called into the bridge with CXone's OAuth dance.

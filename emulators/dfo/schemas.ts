@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * What the emulated DFO 3.0 API accepts, written from SPEC §8 and NICE's generated client on
+ * What the emulated DFO 3.0 API accepts, written from contract §8 and NICE's generated client on
  * their own (not shared with the bridge), so that a mistake in the bridge's bodies is caught
  * here rather than mirrored. Objects are loose: CXone ignores fields it does not know.
  */
@@ -75,6 +75,12 @@ export const AgentReplyInput = z.object({
   recipientsKey: z.enum(["endUserRecipients", "recipients"]).default("endUserRecipients"),
   /** The reply's DFO message id (generated when absent). */
   id: z.string().min(1).optional(),
+  /**
+   * The bridge's answer never reaches CXone (its call timed out after the bridge took the reply):
+   * nothing is recorded and CXone will deliver the reply again — the soak's stand-in for a reply
+   * the bridge must not send twice.
+   */
+  answerLost: z.boolean().optional(),
 });
 export type AgentReplyInput = z.input<typeof AgentReplyInput>;
 

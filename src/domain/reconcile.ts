@@ -15,6 +15,8 @@ export interface Pending {
   sender: string | null;
   submittedAt: number | null;
   conversationId: string | null;
+  /** The proactive batch that launched it, if any. */
+  batchId?: string | null;
 }
 
 export interface ReconcileDeps {
@@ -29,6 +31,8 @@ export interface ReconcileDeps {
   missingFromQueue(sender: string, ids: string[]): Promise<string[]>;
   /** Claimed in D1 but never queued (and no retry came): a dead letter, FAILED to CXone. */
   lost(p: Pending, reason: string): Promise<void>;
+  /** Whether a proactive batch is still launching: its object launches each pending recipient again. */
+  batchLaunching(batchId: string): Promise<boolean>;
   /** Pushes a thread's pending inbound messages to CXone now; false if the thread lost the message. */
   redeliver(p: Pending): Promise<boolean>;
   flushReports(now: number): Promise<{ sent: number; retried: number; dead: number }>;
@@ -116,7 +120,9 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
     await guard("queue", async () => {
       const missing = new Set(await deps.missingFromQueue(sender, rows.map((p) => p.cxoneMessageId!)));
       for (const p of rows) {
-        if (missing.has(p.cxoneMessageId!)) {
+        // A batch recipient whose launch died between the claim and the queue (a restart mid-pass)
+        // is its batch's to launch again, however long the batch takes to wake: not lost yet.
+        if (missing.has(p.cxoneMessageId!) && !(p.batchId && (await deps.batchLaunching(p.batchId)))) {
           await deps.lost(p, "accepted but never queued, and CXone did not send it again");
           r.lost += 1;
         } else await deps.recheckAt(p.id, now + recheckMs);

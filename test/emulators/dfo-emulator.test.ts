@@ -347,6 +347,20 @@ describe("DFO emulator: agent replies and typing, with CXone's side of the OAuth
     expect((await emuGet(emu, "threads"))[0].messages.map((m: { idOnExternalPlatform: string }) => m.idOnExternalPlatform)).toEqual(["b-none", "b-same"]);
   });
 
+  it("answerLost: the bridge is called and answers, CXone records nothing; the same reply delivered again is recorded once", async () => {
+    const { emu, bridge } = emulator({}, fakeBridge((body) => ({ message: { idOnExternalPlatform: `b-${body.id}` } })));
+    expect(await emu.agentReply({ ...reply, id: "r1", answerLost: true })).toMatchObject({ status: 200, answerLost: true, answer: { message: { idOnExternalPlatform: "b-r1" } } });
+    expect(bridge.seen.at(-1)!.body).toMatchObject({ id: "r1" });
+    expect(bridge.seen.at(-1)!.body).not.toHaveProperty("answerLost");
+    expect(emu.state.threads.size).toBe(0);
+    expect((await call(emu, "PUT", `${MESSAGES}/b-r1/status`, { status: "delivered", updatedAt: "2025-01-01T00:00:01Z" })).status).toBe(404);
+    const again = await emu.agentReply({ ...reply, id: "r1" });
+    expect(again).toMatchObject({ status: 200 });
+    expect(again).not.toHaveProperty("answerLost");
+    expect((await emuGet(emu, "threads"))[0].messages.map((m: { idOnExternalPlatform: string }) => m.idOnExternalPlatform)).toEqual(["b-r1"]);
+    expect((await call(emu, "PUT", `${MESSAGES}/b-r1/status`, { status: "delivered", updatedAt: "2025-01-01T00:00:01Z" })).status).toBe(200);
+  });
+
   it("calls once more at most: a token the bridge refuses ends the attempt with the 401", async () => {
     const { emu, bridge } = emulator({ byocClientSecret: "wrong" });
     expect(await emu.agentReply(reply)).toMatchObject({ status: 401, tokenRequested: true, attempts: 1, tokenStatus: 401 });

@@ -13,6 +13,7 @@ const deps = (over: Partial<ReconcileDeps> = {}): ReconcileDeps => ({
   settleSent: async () => {},
   missingFromQueue: async () => [],
   lost: async () => {},
+  batchLaunching: async () => false,
   redeliver: async () => true,
   flushReports: async () => ({ sent: 0, retried: 0, dead: 0 }),
   matchOrphans: async () => 0,
