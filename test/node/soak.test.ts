@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, it } from "vitest";
 import { report, runSoak } from "../../soak/run.mjs";
 import { stopAllStacks } from "../../scripts/stack.mjs";
 
@@ -10,15 +10,18 @@ import { stopAllStacks } from "../../scripts/stack.mjs";
  */
 const SIZE = { messages: 120, conversations: 24, restarts: 2 };
 
-describe.each([
-  // Apart, so that the two can run side by side (and neither meets the other's leftovers).
+const MODES = [
+  // Apart, so that the two run side by side (and neither meets the other's leftovers).
   { mode: "open-messaging" as const, basePort: 27_787, env: "" },
   { mode: "dfo" as const, basePort: 28_787, env: "CXONE_API_MODE=dfo " },
-])("soak (small, $mode)", ({ mode, basePort, env }) => {
+];
+
+describe("soak (small)", () => {
   // A run the test gave up on (timeout) must not leave wrangler, workerd and the emulators behind.
   afterAll(() => stopAllStacks(), 60_000);
 
-  it("loses nothing, duplicates nothing and keeps every rate and order through faults and two restarts", async ({ signal }) => {
+  // Side by side: most of a small run is waiting (drain, the quiet period), not work.
+  it.concurrent.for(MODES)("$mode: loses nothing, duplicates nothing and keeps every rate and order through faults and two restarts", { timeout: 600_000 }, async ({ mode, basePort, env }, { signal, expect }) => {
     const seed = Date.now() % 100_000;
     const rerun = `${env}SOAK_SEED=${seed} SOAK_MESSAGES=${SIZE.messages} SOAK_CONVERSATIONS=${SIZE.conversations} npm run soak`;
     console.log(`soak (${mode}) seed ${seed} (rerun: ${rerun})`);
@@ -26,5 +29,5 @@ describe.each([
     const text = `seed ${seed} — rerun: ${rerun}\n${report(result)}`;
     expect(result.restarts, text).toBe(2);
     expect(result.ok, text).toBe(true);
-  }, 600_000);
+  });
 });
