@@ -308,7 +308,7 @@ try {
   // ───────────── Stack D: CXONE_API_MODE=dfo, the same load ─────────────
   if (cfg.phases.has("dfo")) await phase("DFO mode", async () => {
     step("starting stack D (CXONE_API_MODE=dfo, the DFO emulator)");
-    results.dfo = await benchDfo({ ports, creds: CREDS, cfg, dir: tempDir("d"), local, step });
+    results.dfo = await benchDfo({ ports, creds: CREDS, cfg, dir: tempDir("d"), local, step, sender: PUSH_SENDER });
   });
 } catch (err) {
   results.failures.push(`the benchmark failed: ${err.stack ?? err}`);

@@ -18,7 +18,6 @@ export const DFO_VARS = {
   CXONE_ACCESS_KEY_SECRET: "bench-access-key-secret",
   CXONE_BYOC_CLIENT_ID: "bench-byoc-client",
   CXONE_BYOC_CLIENT_SECRET: "bench-byoc-secret",
-  CXONE_DFO_CHANNELS: JSON.stringify({ "*": DFO_CHANNEL }),
 };
 
 /** CXone's reply callbacks, `threads` customers, each reply with its own CXone id. */
@@ -48,7 +47,7 @@ function replyRequests({ token, threads }) {
 }
 
 /** Runs the DFO stack on `ports`, measures, stops it; `{ inbound, replies }` rows as cannon() gives them. */
-export async function benchDfo({ ports, creds, cfg, dir, local, step }) {
+export async function benchDfo({ ports, creds, cfg, dir, local, step, sender }) {
   const stack = await startStack({
     port: ports.bridge,
     twilioPort: ports.twilio,
@@ -56,7 +55,9 @@ export async function benchDfo({ ports, creds, cfg, dir, local, step }) {
     persistTo: dir,
     quiet: true,
     tickSeconds: 0,
-    vars: { ...creds, ...DFO_VARS, SENDER_MPS: "500" },
+    // As in the open-messaging push phase: the replies go to one sender at 1 segment/s, so what is
+    // measured is taking a reply (auth, parse, queue), not sending it while the load runs.
+    vars: { ...creds, ...DFO_VARS, CXONE_DFO_CHANNELS: JSON.stringify({ [sender]: DFO_CHANNEL, "*": DFO_CHANNEL }), SENDER_MPS_OVERRIDES: JSON.stringify({ [sender]: 1 }) },
   });
   try {
     const threadsIn = async () => (await json(`${stack.cxoneUrl}/_emu/threads`)).reduce((s, t) => s + t.messages.filter((m) => m.direction === "inbound").length, 0);
