@@ -40,12 +40,17 @@ const ALLOWED = new Set<keyof LogFields>([
 ]);
 // Free text (reason/detail) may quote an upstream error; scrub anything shaped like a number.
 const PHONE_IN_TEXT = /\+?\d[\d\s().-]{6,}\d/g;
+// Ids may embed a customer's E.164 number (a DFO conversation is "{channel}:{customer}"); only
+// the "+" form is masked there, so digits inside UUIDs and SIDs stay as they are.
+const ID_KEYS = new Set(["conversationId", "cxoneMessageId", "messageSid", "batchId", "campaignId"]);
+const E164_IN_ID = /\+\d{6,15}/g;
 
 function clean(fields: LogFields): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || !ALLOWED.has(key as keyof LogFields)) continue;
     if (PHONE_KEYS.has(key) && typeof value === "string" && value.startsWith("+")) out[key] = maskPhone(value);
+    else if (ID_KEYS.has(key) && typeof value === "string") out[key] = value.replace(E164_IN_ID, (m) => maskPhone(m));
     else if (key === "counts") out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, n]) => typeof n === "number"));
     else if ((key === "reason" || key === "detail") && typeof value === "string") out[key] = value.replace(PHONE_IN_TEXT, (m) => maskPhone(m)).slice(0, 300);
     // A path may carry a customer's number (/admin/opt-outs/+1…, DFO's 1.0 post ids), often as %2B.

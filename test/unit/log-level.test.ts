@@ -42,3 +42,18 @@ describe("a route in a log line", () => {
     expect((JSON.parse(lines[0]!) as { route: string }).route).toMatch(/\*\*\*\d{4}/);
   });
 });
+
+describe("an id in a log line", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("masks a customer's number a DFO conversation id carries, and leaves digits of other ids alone", () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
+    log("info", "outbound.sent", { conversationId: "chat_main:+14155550100", cxoneMessageId: "out-07c99806-c357-4029-8cb5-9647a1d7994b", messageSid: "SM3dc5dc3fd6f60fdd6ef52fcde71d4fe4" });
+    const line = JSON.parse(lines[0]!) as Record<string, string>;
+    expect(lines[0]).not.toContain("4155550100");
+    expect(line.conversationId).toBe("chat_main:***0100");
+    expect(line.cxoneMessageId).toBe("out-07c99806-c357-4029-8cb5-9647a1d7994b");
+    expect(line.messageSid).toBe("SM3dc5dc3fd6f60fdd6ef52fcde71d4fe4");
+  });
+});
