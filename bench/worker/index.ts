@@ -25,45 +25,24 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-// An object's alarm is a request to it too: counted, then the product's own handler runs.
-export class ConversationDO extends product.ConversationDO {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, instrumentEnv(env));
-  }
-  override alarm() {
-    noteAlarm("ConversationDO");
-    return super.alarm();
-  }
+// `any[]`: the only constructor shape TypeScript accepts for a class made from a class.
+type ObjectClass = new (...args: any[]) => { alarm?(info?: AlarmInvocationInfo): void | Promise<void> };
+
+/** The product's object class with a counting env, and its alarms counted (an alarm is a request to it too). */
+function counted<T extends ObjectClass>(Base: T, name: string): T {
+  return class extends Base {
+    constructor(...args: any[]) {
+      super(args[0] as DurableObjectState, instrumentEnv(args[1] as Env));
+    }
+    override async alarm(info?: AlarmInvocationInfo) {
+      noteAlarm(name);
+      await super.alarm?.(info);
+    }
+  };
 }
 
-export class SenderDO extends product.SenderDO {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, instrumentEnv(env));
-  }
-  override alarm() {
-    noteAlarm("SenderDO");
-    return super.alarm();
-  }
-}
-
-export class BatchDO extends product.BatchDO {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, instrumentEnv(env));
-  }
-  override alarm() {
-    noteAlarm("BatchDO");
-    return super.alarm();
-  }
-}
-
-export class PollerDO extends product.PollerDO {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, instrumentEnv(env));
-  }
-}
-
-export class CxoneTokenDO extends product.CxoneTokenDO {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, instrumentEnv(env));
-  }
-}
+export const ConversationDO = counted(product.ConversationDO, "ConversationDO");
+export const SenderDO = counted(product.SenderDO, "SenderDO");
+export const BatchDO = counted(product.BatchDO, "BatchDO");
+export const PollerDO = counted(product.PollerDO, "PollerDO");
+export const CxoneTokenDO = counted(product.CxoneTokenDO, "CxoneTokenDO");
