@@ -17,43 +17,10 @@ import { applyStatus } from "../domain/status-apply";
 import { report } from "../domain/receipts";
 import { asAppError } from "../errors";
 import { log } from "../log";
-
-export interface QueueRow {
-  seq: number;
-  id: string;
-  conversation_id: string;
-  created_time: string;
-  created_ms: number;
-  enqueued_at: number;
-  not_before: number;
-  cost: number;
-  payload: string | null;
-  state: "queued" | "inflight" | "unknown" | "done" | "failed" | "dead";
-  attempts: number;
-  attempt_at: number | null;
-  ready_at: number | null;
-  dispatched_at: number | null;
-  sid: string | null;
-  twilio_status: string | null;
-  error_code: string | null;
-  last_error: string | null;
-  version: number;
-  synced_version: number;
-  recheck: number;
-  first_attempt_at: number | null;
-  [key: string]: SqlStorageValue;
-}
+import { SEND_PATH, type QueueRow } from "./sender-queue";
 
 /** A lost answer is matched to a message Twilio created no earlier than this before the attempt. */
 const MATCH_SKEW_MS = 5_000;
-
-/**
- * A queued row `q` that is its conversation's first in createdTime order (instants; arrival order
- * breaks ties), with nothing of that conversation in flight or unresolved.
- */
-const FIRST_FREE = `NOT EXISTS (SELECT 1 FROM queue b WHERE b.conversation_id = q.conversation_id AND b.state IN ('inflight', 'unknown'))
-  AND NOT EXISTS (SELECT 1 FROM queue e WHERE e.conversation_id = q.conversation_id AND e.state = 'queued'
-                  AND (e.created_ms < q.created_ms OR (e.created_ms = q.created_ms AND e.seq < q.seq)))`;
 
 /**
  * The send side of a sender's queue: picking the next message, handing it to Twilio, reading
@@ -70,12 +37,10 @@ export class SendWork {
 
   /**
    * The next message that may go: queued, due, past the ordering window, and first in its
-   * conversation with nothing of that conversation in flight or unresolved.
+   * conversation with nothing of that conversation in flight or unresolved — the earliest due.
    */
-  head(now: number, orderWindowMs: number): QueueRow | undefined {
-    return this.sql
-      .exec<QueueRow>(`SELECT q.* FROM queue q WHERE q.state = 'queued' AND q.not_before <= ?1 AND q.enqueued_at <= ?2 AND ${FIRST_FREE} ORDER BY q.seq LIMIT 1`, now, now - orderWindowMs)
-      .toArray()[0];
+  head(now: number): QueueRow | undefined {
+    return this.sql.exec<QueueRow>(SEND_PATH.head, now).toArray()[0];
   }
 
   /**
@@ -84,8 +49,8 @@ export class SendWork {
    * message counts — a later one due sooner must still wait for it (the earliest of all rows would
    * wake the object at a time when nothing can go, and re-arming for a time already past is lost).
    */
-  nextHeadAt(orderWindowMs: number): number | null {
-    return this.sql.exec<{ at: number | null }>(`SELECT MIN(MAX(q.not_before, q.enqueued_at + ?)) AS at FROM queue q WHERE q.state = 'queued' AND ${FIRST_FREE}`, orderWindowMs).one().at;
+  nextHeadAt(): number | null {
+    return this.sql.exec<{ at: number | null }>(SEND_PATH.nextHeadAt).one().at;
   }
 
   /**

@@ -3,54 +3,10 @@ import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
 import { SerialRunner } from "./runner";
-import { SendWork, type QueueRow } from "./sender-send";
+import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
+import { SendWork } from "./sender-send";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, syncDirty } from "./storage";
-
-const TABLES = `
-CREATE TABLE IF NOT EXISTS queue (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  conversation_id TEXT NOT NULL,
-  created_time TEXT NOT NULL,
-  enqueued_at INTEGER NOT NULL,
-  not_before INTEGER NOT NULL,
-  cost INTEGER NOT NULL,
-  payload TEXT,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  attempt_at INTEGER,
-  ready_at INTEGER,
-  dispatched_at INTEGER,
-  sid TEXT,
-  twilio_status TEXT,
-  error_code TEXT,
-  last_error TEXT,
-  version INTEGER NOT NULL DEFAULT 1,
-  synced_version INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS queue_state ON queue(state, seq);
-CREATE INDEX IF NOT EXISTS queue_sid ON queue(sid) WHERE sid IS NOT NULL;
-CREATE INDEX IF NOT EXISTS queue_dirty ON queue(seq) WHERE synced_version < version;
-`;
-const SCHEMA = {
-  tables: TABLES,
-  added: {
-    queue: {
-      // createdTime as an instant (ms): conversation order compares instants, never text.
-      created_ms: "INTEGER",
-      // Twilio's list said "not there" for a lost answer: look once more right before resending.
-      recheck: "INTEGER NOT NULL DEFAULT 0",
-      // The first attempt: a lost answer is matched against everything Twilio created since.
-      first_attempt_at: "INTEGER",
-    },
-  },
-  finish: `
-CREATE INDEX IF NOT EXISTS queue_conversation_order ON queue(conversation_id, state, created_ms, seq);
-CREATE INDEX IF NOT EXISTS queue_settled ON queue(enqueued_at) WHERE state IN ('done', 'failed');
-UPDATE queue SET created_ms = enqueued_at WHERE state = 'queued' AND created_ms IS NULL;
-`,
-};
 
 /** Settled rows pruned per pass (retention), so a pass stays short. */
 const PRUNE_CHUNK = 500;
@@ -87,7 +43,7 @@ export class SenderDO extends SqliteObject {
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, SCHEMA);
+    super(ctx, env, QUEUE_SCHEMA);
     this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
   }
 
@@ -220,7 +176,7 @@ export class SenderDO extends SqliteObject {
     const at = bucket.nextAt(now, head.cost);
     bucket.reserve(at);
     this.meta.set("tat", String(bucket.tat));
-    this.sql.exec("UPDATE queue SET ready_at = NULL WHERE ready_at IS NOT NULL AND state = 'queued' AND id <> ?", head.id);
+    this.sql.exec(SEND_PATH.dropOtherReservations, head.id);
     this.sql.exec("UPDATE queue SET ready_at = ? WHERE id = ?", at, head.id);
     return at;
   }
@@ -229,8 +185,11 @@ export class SenderDO extends SqliteObject {
     return requireConfig(this.env).RETENTION_DAYS * 86_400_000;
   }
 
+  /** The configured ordering window, also handed to the queue's triggers (it is part of a head's due time). */
   private orderWindow(): number {
-    return requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
+    const ms = requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
+    setOrderWindow(this.sql, ms);
+    return ms;
   }
 
   private async pass(): Promise<void> {
@@ -244,7 +203,7 @@ export class SenderDO extends SqliteObject {
       await this.keepAlive();
       await this.work.resolveUnknown(twilio, this.clock.now(), this.sending);
       const now = this.clock.now();
-      const head = this.work.head(now, this.orderWindow());
+      const head = this.work.head(now);
       if (!head) {
         if (this.sending.size === 0) break;
         // A conversation's next message waits for its predecessor's answer.
@@ -272,7 +231,7 @@ export class SenderDO extends SqliteObject {
     }
     await Promise.allSettled([...this.sending.values()]);
     const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
-    this.sql.exec("UPDATE queue SET payload = NULL WHERE state = 'done' AND payload IS NOT NULL AND attempt_at < ?", Date.now() - BODY_RETENTION_MS);
+    this.sql.exec(SEND_PATH.dropOldBodies, Date.now() - BODY_RETENTION_MS);
     // Settled rows stay (without body) for RETENTION_DAYS, so a late duplicate of an id is still known.
     this.sql.exec(
       "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",
@@ -303,7 +262,7 @@ export class SenderDO extends SqliteObject {
   }
 
   private nextWake(synced: boolean, slot: number | undefined): number | undefined {
-    const queued = this.work.nextHeadAt(this.orderWindow());
+    const queued = this.work.nextHeadAt();
     const { unknown } = this.sql.exec<{ unknown: number | null }>("SELECT MIN(not_before) AS unknown FROM queue WHERE state IN ('unknown', 'inflight')").one();
     // An idle sender still wakes when its oldest settled row is due for pruning.
     const { settled } = this.sql.exec<{ settled: number | null }>("SELECT MIN(enqueued_at) AS settled FROM queue WHERE state IN ('done', 'failed') AND synced_version = version").one();
