@@ -14,12 +14,14 @@ import { cxoneFaults } from "./faults.mjs";
 const FINAL = new Set(["DELIVERED", "UNDELIVERABLE", "FAILED"]);
 
 /** What the reports of a message must be: SENT, then the final state; a refusal is FAILED with its code. */
-export const OM_DIALECT = { sentReport: true, labels: { DELIVERED: "DELIVERED", UNDELIVERABLE: "UNDELIVERABLE" }, refused: "FAILED/" };
+// The carrier's error code is part of an undelivered report in both dialects (the DFO soak found
+// one lost on the way: a send found after a lost answer, already undelivered).
+export const OM_DIALECT = { sentReport: true, labels: { DELIVERED: "DELIVERED", UNDELIVERABLE: "UNDELIVERABLE/30003" }, refused: "FAILED/" };
 
 function report(r) {
   const { body } = r;
   const receipt = body.deliveryReceipt;
-  const label = receipt?.status !== body.status ? `${body.status}≠${receipt?.status}` : body.status === "FAILED" && receipt.errorCode ? `FAILED/${receipt.errorCode}` : body.status;
+  const label = receipt?.status !== body.status ? `${body.status}≠${receipt?.status}` : (body.status === "FAILED" || body.status === "UNDELIVERABLE") && receipt.errorCode ? `${body.status}/${receipt.errorCode}` : body.status;
   return { label, final: FINAL.has(body.status), sent: body.status === "SENT", provider: receipt?.providerMessageId, body, at: r.at, answerLost: r.answerLost };
 }
 

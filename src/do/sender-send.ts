@@ -208,7 +208,9 @@ export class SendWork {
         // Callbacks that beat this commit were kept as orphans: they apply now, after SENT.
         if (sentReport !== undefined) await flushReports(db, cxone, policyFrom(config), { messages: [row.id] });
         if (row.sid) await matchOrphans(this.env, config, { sid: row.sid });
-        if (row.sid && answered !== atSubmit) await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, at: now }, "reconcile");
+        if (row.sid && answered !== atSubmit) {
+          await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, ...(row.error_code ? { errorCode: row.error_code } : {}), at: now }, "reconcile");
+        }
         break;
       }
       case "failed":
@@ -228,7 +230,8 @@ export class SendWork {
   }
 
   private accepted(id: string, sent: TwilioMessage, event: "outbound.sent" | "outbound.recovered"): void {
-    this.settle(id, "done", { sid: sent.sid, twilio_status: sent.status, error_code: null, last_error: null });
+    // A send found after a lost answer may be settled already: its error code is part of that news.
+    this.settle(id, "done", { sid: sent.sid, twilio_status: sent.status, error_code: sent.error_code ? String(sent.error_code) : null, last_error: null });
     const row = this.row(id)!;
     log("info", event, {
       cxoneMessageId: id,

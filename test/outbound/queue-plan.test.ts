@@ -29,13 +29,12 @@ describe("the sender's send path against a large backlog", () => {
     await runInDurableObject(sender("+15550009101"), async (_o, state) => {
       const sql = state.storage.sql;
       seed(sql, 200, FUTURE, "plan");
-      const plans = Object.fromEntries(
-        [...Object.entries(SEND_PATH), ["headOf", headOf("'conv-plan-1'")]].map(([name, statement]) => [
-          name,
-          sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement}`, ...(statement.includes("?") ? [0] : [])).toArray().map((r) => r.detail),
-        ]),
-      );
-      for (const [name, lines] of Object.entries(plans)) {
+      const statements: [string, string][] = [...Object.entries(SEND_PATH), ["headOf", headOf("'conv-plan-1'")]];
+      const plans = statements.map(([name, statement]): [string, string[]] => [
+        name,
+        sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement}`, ...(statement.includes("?") ? [0] : [])).toArray().map((r) => r.detail),
+      ]);
+      for (const [name, lines] of plans) {
         expect(lines.length, name).toBeGreaterThan(0);
         for (const line of lines) expect(line, `${name}: ${lines.join(" | ")}`).not.toMatch(/^SCAN (q|queue|h|heads|b|e)\b/);
       }

@@ -1,6 +1,7 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
+import { setStatus } from "../../emulators/twilio/messages";
 import { useEmulators } from "../support/emulators";
 import { step } from "../support/clock";
 import { d1Count } from "../support/inbound";
@@ -35,6 +36,21 @@ describe("Twilio failing while the bridge sends", () => {
     await settle(from);
     expect(sentTo(item.to)).toHaveLength(1);
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT", "DELIVERED"]);
+  });
+
+  it("reports an undelivered message's error code when the carrier's news comes only with the lost answer's lookup", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 }, { method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
+    await push(item);
+    for (let i = 0; i < 20 && sentTo(item.to).length === 0; i++) if (!(await step(sender(from)))) await sender(from).drain();
+    // Twilio settles the message and its callback never arrives (a dropped callback): what the
+    // bridge learns, it learns from finding the message in Twilio's list, error code included.
+    setStatus(sentTo(item.to)[0]!, "undelivered", 30003, Date.now());
+    await settle(from);
+    expect(sentTo(item.to)).toHaveLength(1);
+    const reports = emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
+    expect(reports).toEqual([["SENT", null], ["UNDELIVERABLE", "30003"]]);
   });
 
   it("sends once after a 429 and then a 503 that Twilio did not commit", async () => {
