@@ -12,6 +12,16 @@ const push = pusher(emu);
 const SEND = { method: "POST", path: "/Messages\\.json$" };
 const sentTo = (to: string) => emu.twilio.messages().filter((m) => m.to === to);
 
+/** A reply Twilio committed whose answer was lost, and whose first lookup failed too: sent once, not yet known to the bridge. */
+async function sentWithLostAnswer() {
+  const from = senderNumber();
+  const item = outboundItem({ from });
+  emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 }, { method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
+  await push(item);
+  for (let i = 0; i < 20 && sentTo(item.to).length === 0; i++) if (!(await step(sender(from)))) await sender(from).drain();
+  return { from, item, sms: sentTo(item.to)[0]! };
+}
+
 describe("Twilio failing while the bridge sends", () => {
   it("asks Twilio after a lost answer instead of sending a second SMS", async () => {
     const from = senderNumber();
@@ -24,29 +34,20 @@ describe("Twilio failing while the bridge sends", () => {
   });
 
   it("still reports DELIVERED when the lost answer's message was delivered before the bridge asked", async () => {
-    const from = senderNumber();
-    const item = outboundItem({ from });
-    // Twilio commits, the answer is lost, and the carrier's news (callbacks included) comes
-    // before the bridge finds the message by asking: the receipt must not be skipped.
-    emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 }, { method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
-    await push(item);
-    for (let i = 0; i < 20 && sentTo(item.to).length === 0; i++) if (!(await step(sender(from)))) await sender(from).drain();
-    const [sms] = sentTo(item.to);
-    for (const status of ["sent", "delivered"]) await emu.twilio.sendStatus(sms!.sid, status);
+    // The carrier's news (callbacks included) comes before the bridge finds the message by
+    // asking: the receipt must not be skipped.
+    const { from, item, sms } = await sentWithLostAnswer();
+    for (const status of ["sent", "delivered"]) await emu.twilio.sendStatus(sms.sid, status);
     await settle(from);
     expect(sentTo(item.to)).toHaveLength(1);
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT", "DELIVERED"]);
   });
 
   it("reports an undelivered message's error code when the carrier's news comes only with the lost answer's lookup", async () => {
-    const from = senderNumber();
-    const item = outboundItem({ from });
-    emu.twilio.faults.add({ ...SEND, kind: "lost", times: 1 }, { method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
-    await push(item);
-    for (let i = 0; i < 20 && sentTo(item.to).length === 0; i++) if (!(await step(sender(from)))) await sender(from).drain();
+    const { from, item, sms } = await sentWithLostAnswer();
     // Twilio settles the message and its callback never arrives (a dropped callback): what the
     // bridge learns, it learns from finding the message in Twilio's list, error code included.
-    setStatus(sentTo(item.to)[0]!, "undelivered", 30003, Date.now());
+    setStatus(sms, "undelivered", 30003, Date.now());
     await settle(from);
     expect(sentTo(item.to)).toHaveLength(1);
     const reports = emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
