@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
-import { FaultRule, Faults, faultMiddleware } from "../faults";
+import { Faults, faultMiddleware } from "../faults";
+import { faultRoutes } from "../control-routes";
 import { AgentReply, AppendMessage, CreateConversation, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
 import { CxoneState, type EmuConversation, type FeedItem, type StatusReportRecord } from "./state";
 
@@ -243,16 +244,7 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
     ttlSec = Number(c.req.param("sec"));
     return c.json({ ttlSec });
   });
-  app.post("/_emu/faults", async (c) => {
-    const body = FaultRule.array().safeParse(((await readJson(c)) as { rules?: unknown } | undefined)?.rules);
-    if (!body.success) return invalid(c, body.error);
-    faults.add(...body.data);
-    return c.json({ rules: faults.list() });
-  });
-  app.delete("/_emu/faults", (c) => {
-    faults.clear();
-    return c.json({ rules: [] });
-  });
+  app.route("/_emu", faultRoutes(faults));
 
   return {
     app,

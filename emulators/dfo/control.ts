@@ -1,18 +1,8 @@
-import { Hono, type Context } from "hono";
-import { z } from "zod";
-import { FaultRule } from "../faults";
+import { Hono } from "hono";
+import { faultRoutes, parseControl } from "../control-routes";
 import type { DfoEmulator } from "./app";
 import { AgentReplyInput, SenderActionInput } from "./schemas";
 import type { StoredFile } from "./state";
-
-const FaultRules = z.object({ rules: z.array(FaultRule) });
-
-async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; res: Response }> {
-  const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
-  if (parsed.success) return { ok: true, data: parsed.data };
-  const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-  return { ok: false, res: c.json({ error: "invalid_request", message }, 400) };
-}
 
 /** An uploaded attachment's bytes with the MIME type it was uploaded as. */
 export function fileResponse(file: StoredFile | undefined): Response {
@@ -34,23 +24,14 @@ export function controlRoutes(emu: DfoEmulator): Hono {
   control.get("/stats", (c) => c.json(emu.stats()));
   control.get("/files/:id", (c) => fileResponse(emu.file(c.req.param("id"))));
   control.post("/agent-reply", async (c) => {
-    const input = await parse(c, AgentReplyInput);
+    const input = await parseControl(c, AgentReplyInput);
     return input.ok ? c.json(await emu.agentReply(input.data), 201) : input.res;
   });
   control.post("/sender-action", async (c) => {
-    const input = await parse(c, SenderActionInput);
+    const input = await parseControl(c, SenderActionInput);
     return input.ok ? c.json({ status: await emu.senderAction(input.data) }, 201) : input.res;
   });
   control.post("/revoke-tokens", (c) => c.json({ epoch: emu.revokeTokens() }));
-  control.post("/faults", async (c) => {
-    const input = await parse(c, FaultRules);
-    if (!input.ok) return input.res;
-    emu.faults.add(...input.data.rules);
-    return c.json({ rules: emu.faults.list() });
-  });
-  control.delete("/faults", (c) => {
-    emu.faults.clear();
-    return c.json({ rules: [] });
-  });
+  control.route("/", faultRoutes(emu.faults));
   return control;
 }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { FaultRule } from "../faults";
+import { faultRoutes, parseControl } from "../control-routes";
 import type { TwilioEmulator } from "./app";
 import { MediaContent, MediaInput } from "./media";
 import { twilioOpenApi } from "./openapi-subset";
@@ -18,16 +18,7 @@ const Inbound = z.object({
 });
 const StatusChange = z.object({ status: z.enum(twilioOpenApi.messageStatus), errorCode: z.number().int().optional() });
 const OutcomeBody = z.object({ status: z.enum(["delivered", "undelivered", "failed", "sent"]), errorCode: z.number().int().optional() });
-const FaultRules = z.object({ rules: z.array(FaultRule) });
-
 const originOf = (c: Context) => new URL(c.req.url).origin;
-
-async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; res: Response }> {
-  const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
-  if (parsed.success) return { ok: true, data: parsed.data };
-  const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-  return { ok: false, res: c.json({ error: "invalid_request", message }, 400) };
-}
 
 /**
  * The emulator's own routes (under /_emu, no auth, never faulted) for `npm run dev`, the demo and
@@ -42,32 +33,23 @@ export function controlRoutes(emu: TwilioEmulator): Hono {
   // Media handed out here is on the origin this request came to, which is where the bridge's
   // TWILIO_API_BASE points when the caller uses the same address (unless apiBaseUrl says otherwise).
   control.post("/inbound", async (c) => {
-    const input = await parse(c, Inbound);
+    const input = await parseControl(c, Inbound);
     return input.ok ? c.json(await emu.sendInbound(input.data, originOf(c))) : input.res;
   });
   control.post("/media", async (c) => {
-    const input = await parse(c, MediaInput);
+    const input = await parseControl(c, MediaInput);
     return input.ok ? c.json(emu.addMedia(input.data, originOf(c)), 201) : input.res;
   });
   // Twilio's CDN: whoever has the link gets the bytes, as with the signed links Twilio redirects to.
   control.get("/cdn/:sid", (c) => emu.mediaContent(c.req.param("sid")) ?? c.json({ error: "not_found", message: `no media ${c.req.param("sid")}` }, 404));
   control.post("/status/:sid", async (c) => {
-    const input = await parse(c, StatusChange);
+    const input = await parseControl(c, StatusChange);
     if (!input.ok) return input.res;
     const sid = c.req.param("sid");
     if (!emu.messages().some((m) => m.sid === sid)) return c.json({ error: "not_found", message: `no message ${sid}` }, 404);
     return c.json({ http: await emu.sendStatus(sid, input.data.status, input.data.errorCode) });
   });
-  control.post("/faults", async (c) => {
-    const input = await parse(c, FaultRules);
-    if (!input.ok) return input.res;
-    emu.faults.add(...input.data.rules);
-    return c.json({ rules: emu.faults.list() });
-  });
-  control.delete("/faults", (c) => {
-    emu.faults.clear();
-    return c.json({ rules: [] });
-  });
+  control.route("/", faultRoutes(emu.faults));
   control.post("/reset", (c) => {
     emu.reset();
     return c.json({ ok: true });
@@ -77,7 +59,7 @@ export function controlRoutes(emu: TwilioEmulator): Hono {
     return c.json({ ok: true });
   });
   control.post("/outcome/:phone", async (c) => {
-    const input = await parse(c, OutcomeBody);
+    const input = await parseControl(c, OutcomeBody);
     if (!input.ok) return input.res;
     emu.setOutcome(c.req.param("phone"), input.data);
     return c.json({ ok: true });

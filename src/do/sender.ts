@@ -1,4 +1,4 @@
-import { requireConfig, senderRate } from "../config";
+import { readConfig, requireConfig, senderRate } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
@@ -44,6 +44,9 @@ export class SenderDO extends SqliteObject {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, QUEUE_SCHEMA);
+    // Once per start, after the schema (blocks run in order): the window is part of each head's due
+    // time, and a changed setting moves them all. readConfig: a setting missing elsewhere must not stop the object.
+    void ctx.blockConcurrencyWhile(async () => setOrderWindow(this.sql, readConfig(env).config.OUTBOUND_ORDER_WINDOW_MS));
     this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
   }
 
@@ -185,11 +188,8 @@ export class SenderDO extends SqliteObject {
     return requireConfig(this.env).RETENTION_DAYS * 86_400_000;
   }
 
-  /** The configured ordering window, also handed to the queue's triggers (it is part of a head's due time). */
   private orderWindow(): number {
-    const ms = requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
-    setOrderWindow(this.sql, ms);
-    return ms;
+    return requireConfig(this.env).OUTBOUND_ORDER_WINDOW_MS;
   }
 
   private async pass(): Promise<void> {

@@ -1,10 +1,8 @@
 import { exports } from "cloudflare:workers";
-import { afterEach, beforeEach } from "vitest";
 import { createDfoEmulator } from "../../emulators/dfo/app";
 import { createTwilioEmulator } from "../../emulators/twilio/app";
 import { DFO_BINDINGS as D } from "./bindings";
-import { bridgeFetch } from "./emulators";
-import { network, serveOrigin } from "./network";
+import { bridgeFetch, liveEmulators } from "./emulators";
 
 function create() {
   const dfo = createDfoEmulator({
@@ -29,27 +27,7 @@ export type DfoEmulators = ReturnType<typeof create>;
  * project (test/dfo/); fresh ones per test. Any other outbound request fails the test.
  */
 export function useDfoEmulators(): DfoEmulators {
-  let current = create();
-  const view = {
-    get dfo() {
-      return current.dfo;
-    },
-    get twilio() {
-      return current.twilio;
-    },
-  } as DfoEmulators;
-  beforeEach(() => {
-    current = create();
-    network.use(
-      serveOrigin(D.CXONE_API_BASE, (request) => current.dfo.app.fetch(request)),
-      serveOrigin(D.TWILIO_API_BASE, (request) => current.twilio.app.fetch(request)),
-    );
-  });
-  afterEach(() => {
-    current.dfo.faults.clear();
-    current.twilio.faults.clear();
-  });
-  return view;
+  return liveEmulators(create, { dfo: D.CXONE_API_BASE, twilio: D.TWILIO_API_BASE });
 }
 
 /** A request straight into the Worker under test. */

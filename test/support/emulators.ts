@@ -43,26 +43,26 @@ export type Emulators = ReturnType<typeof create>;
  * request stays unhandled and fails the test. Returns a live view: `emu.cxone` is the current one.
  */
 export function useEmulators(options: EmulatorOptions = {}): Emulators {
-  let current = create(options);
-  const view = {
-    get cxone() {
-      return current.cxone;
-    },
-    get twilio() {
-      return current.twilio;
-    },
-  } as Emulators;
-  if (options.perFile) beforeAll(() => void (current = create(options)));
+  return liveEmulators(() => create(options), { cxone: B.CXONE_API_BASE, twilio: B.TWILIO_API_BASE }, options.perFile);
+}
+
+type Emulator = { app: { fetch(request: Request): Response | Promise<Response> }; faults: { clear(): void } };
+
+/**
+ * A live view of a set of emulators, each answering the Worker's requests to its origin: fresh
+ * ones per test (or per file), their faults cleared after each test.
+ */
+export function liveEmulators<T extends Record<string, Emulator>>(create: () => T, origins: { [K in keyof T]: string }, perFile = false): T {
+  let current = create();
+  const names = Object.keys(origins) as (keyof T)[];
+  const view = Object.defineProperties({} as T, Object.fromEntries(names.map((name) => [name, { get: () => current[name], enumerable: true }])));
+  if (perFile) beforeAll(() => void (current = create()));
   beforeEach(() => {
-    if (!options.perFile) current = create(options);
-    network.use(
-      serveOrigin(B.CXONE_API_BASE, (request) => current.cxone.app.fetch(request)),
-      serveOrigin(B.TWILIO_API_BASE, (request) => current.twilio.app.fetch(request)),
-    );
+    if (!perFile) current = create();
+    network.use(...names.map((name) => serveOrigin(origins[name], (request) => (current[name] as Emulator).app.fetch(request))));
   });
   afterEach(() => {
-    current.cxone.faults.clear();
-    current.twilio.faults.clear();
+    for (const name of names) (current[name] as Emulator).faults.clear();
   });
   return view;
 }

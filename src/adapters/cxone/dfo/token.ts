@@ -1,7 +1,7 @@
 import type { Ready } from "../../../config";
 import { AppError } from "../../../errors";
 import { fetchUpstream, parseUpstream, upstreamFailure } from "../../http";
-import { expiringIn, type Token } from "../token";
+import { expiringIn, postTokenForm, type Token } from "../token";
 import { CxoneConfiguration, DfoTokenResponse } from "./schemas";
 
 /**
@@ -11,22 +11,7 @@ import { CxoneConfiguration, DfoTokenResponse } from "./schemas";
  */
 export async function requestDfoToken(config: Ready<"dfo">): Promise<Token> {
   const form = new URLSearchParams({ grant_type: "password", username: config.CXONE_ACCESS_KEY_ID, password: config.CXONE_ACCESS_KEY_SECRET });
-  const res = await fetchUpstream(
-    "cxone",
-    config.CXONE_TOKEN_URL,
-    {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${btoa(`${config.CXONE_CLIENT_ID}:${config.CXONE_CLIENT_SECRET}`)}`,
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-      },
-      body: form.toString(),
-    },
-    config.UPSTREAM_TIMEOUT_MS,
-  );
-  if (!res.ok) throw await upstreamFailure("cxone", res, "the token request");
-  const body = await parseUpstream("cxone", res, DfoTokenResponse, "the token request");
+  const body = await postTokenForm(config, form, DfoTokenResponse);
   const token: Token = { value: body.access_token, expiresAt: expiringIn(body.expires_in) };
   if (!config.CXONE_API_BASE) token.apiBase = await discover(config, body.id_token);
   return token;
