@@ -46,15 +46,15 @@ export function dfoSide(url, { signal, seed }) {
   /**
    * One reply delivered by the emulator (CXone's 401 → token → retry dance included), again while
    * the bridge answers 5xx, cannot be reached or times out — as CXone retries a callback; a 4xx is
-   * a refusal and is not retried. Returns the bridge's final answer.
+   * a refusal and is not retried. Returns the bridge's final answer, and whether it took the first call.
    */
   async function deliver(input) {
     const deadline = Date.now() + RETRY_FOR_MS;
-    for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
+    for (let wait = 200, first = true; ; wait = Math.min(wait * 2, 2_000), first = false) {
       const res = await fetch(`${url}/_emu/agent-reply`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input), signal }).catch(() => undefined);
       const result = res?.status === 201 ? await res.json() : (await res?.arrayBuffer(), undefined);
       // A 401 after the dance: the bridge's token endpoint failed (a restart); CXone tries again.
-      if (result && result.status < 500 && ![401, 408, 429].includes(result.status)) return result;
+      if (result && result.status < 500 && ![401, 408, 429].includes(result.status)) return Object.assign(result, { first });
       if (Date.now() > deadline) throw new Error(`gave up delivering the reply ${input.id}`);
       await sleep(wait, signal);
     }
@@ -117,8 +117,11 @@ export function dfoSide(url, { signal, seed }) {
       const input = { channelId: conversation.channelId, threadId: conversation.customer, text: r.body, id: r.id };
       conversationOf.set(r.id, conversation);
       if (push) {
-        record(r, await deliver(input));
-        return true;
+        // A reply the bridge did not take at the first call (a restart, a timeout) reaches its queue
+        // only with CXone's retry, maybe after a later reply went: as a push the bridge did not take.
+        const result = await deliver(input);
+        record(r, result);
+        return result.first;
       }
       const first = await deliver({ ...input, answerLost: true });
       if (first.status !== 200) {

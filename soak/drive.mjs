@@ -183,7 +183,10 @@ export async function agentsReply(d, cx, threads, conversations, { onReply, sign
         const pushed = cx.reply(conversation, later, { push: true, createdTime: new Date(now).toISOString() });
         await sleep(40, signal);
         const [laterOk, earlierOk] = await Promise.all([pushed, cx.reply(conversation, r, { push: true, createdTime: new Date(now - 1_000).toISOString() })]);
+        // Either one not taken at once reaches the queue later than its place (the bridge orders
+        // what it has queued): its order is counted, not judged.
         if (!earlierOk) d.late.add(r.id);
+        if (!laterOk) d.late.add(later.id);
         unseen = !laterOk ? later.id : !earlierOk ? r.id : undefined;
         onReply((done += 2));
       } else {

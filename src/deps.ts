@@ -52,7 +52,7 @@ export function acceptDeps(env: Env, config: Ready, later?: (task: () => Promise
     claim: (row, now) => claimOutbound(db, row, now),
     existing: async (id) => {
       const row = await outboundByCxoneId(db, id);
-      return row ? { state: row.state, sender: row.sender, createdAt: row.createdAt } : undefined;
+      return row ? { state: row.state, sender: row.sender, createdAt: row.createdAt, cxoneCreatedAt: row.cxoneCreatedAt } : undefined;
     },
     isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
     refuse: (id, code, message) => refuseOutbound(env, config, id, code, message, later),

@@ -43,6 +43,24 @@ describe("an agent's reply in DFO mode", () => {
     expect(statuses(answer.idOnExternalPlatform)).toEqual([["delivered", null]]);
   });
 
+  it("answers with the instant the reply is ordered by in its conversation, the same for a repeat", async () => {
+    const customer = await customerWithThread();
+    // Every reading of the clock a millisecond later: the bridge reads it more than once while it
+    // takes a reply, and the answer must name the reading the queue orders by, not a later one.
+    let tick = Date.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => ++tick);
+    try {
+      const first = await emu.dfo.agentReply({ channelId: "chat_main", threadId: customer, text: "ordered", cxoneMessageId: "cx-order-1" });
+      const again = await emu.dfo.agentReply({ channelId: "chat_main", threadId: customer, text: "ordered", cxoneMessageId: "cx-order-1" });
+      const answer = first.answer as { message: { idOnExternalPlatform: string; createdAtWithMilliseconds: string } };
+      const queued = await env.SENDER.getByName(MAIN).inspect(answer.message.idOnExternalPlatform);
+      expect(Date.parse(answer.message.createdAtWithMilliseconds)).toBe(queued!.created_ms);
+      expect(again.answer).toEqual(first.answer);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("sends one SMS and gives the same answer when CXone delivers the same reply twice", async () => {
     const customer = await customerWithThread();
     const first = await emu.dfo.agentReply({ channelId: "chat_main", threadId: customer, text: "once", cxoneMessageId: "cx-msg-1" });

@@ -2,7 +2,7 @@ import type { Ready } from "../../config";
 import type { OutboundItem } from "../../adapters/cxone/reply-item";
 import type { NewOutbound } from "../../adapters/db/outbound";
 import { log } from "../../log";
-import { jobFor, resolveSender, type OutboundJob } from "./job";
+import { createdInstant, jobFor, resolveSender, type OutboundJob } from "./job";
 import { countSegments } from "../compliance/segments";
 
 /** What accepting an agent reply needs from the outside world. */
@@ -10,7 +10,7 @@ export interface AcceptDeps {
   businessNumberOf(conversationId: string): Promise<string | null | undefined>;
   /** Inserts the message row (created at `now`); false when the CXone id is already known. */
   claim(row: NewOutbound, now: number): Promise<boolean>;
-  existing(cxoneMessageId: string): Promise<{ state: string; sender: string | null; createdAt: number } | undefined>;
+  existing(cxoneMessageId: string): Promise<{ state: string; sender: string | null; createdAt: number; cxoneCreatedAt: string | null } | undefined>;
   isSuppressed(phone: string, businesses: (string | null | undefined)[]): Promise<boolean>;
   /** Fails a message before it is sent and tells CXone (FAILED with the code). */
   refuse(cxoneMessageId: string, code: string, message: string): Promise<void>;
@@ -20,7 +20,10 @@ export interface AcceptDeps {
 export interface Accepted {
   duplicate: boolean;
   state: "queued" | "failed" | string;
-  /** When the bridge first took the reply (a repeat's answer is the first one's). */
+  /**
+   * The instant the reply's conversation is ordered by (its createdTime, else when the bridge first
+   * took it); a repeat's answer is the first one's. DFO tells CXone this in its answer.
+   */
   createdAt: number;
 }
 
@@ -37,6 +40,7 @@ export async function acceptOutbound(
   extra: Pick<OutboundJob, "notBefore" | "batchId" | "proactive"> = {},
 ): Promise<Accepted> {
   const now = Date.now();
+  const orderedAt = createdInstant(item.createdTime) ?? now;
   const business = await deps.businessNumberOf(item.conversationId);
   const sender = resolveSender(config, item.from, business);
   const { segments, encoding } = countSegments(item.body);
@@ -55,7 +59,7 @@ export async function acceptOutbound(
   if (!claimed) {
     const existing = await deps.existing(item.id);
     log("info", "outbound.duplicate", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, status: existing?.state });
-    const createdAt = existing?.createdAt ?? now;
+    const createdAt = existing ? (createdInstant(existing.cxoneCreatedAt ?? undefined) ?? existing.createdAt) : orderedAt;
     if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued", createdAt };
     // Still "queued": the first copy's handler may have died before queueing or refusing it, so
     // this copy finishes the job (the queue ignores ids it has; the sender checks opt-outs again).
@@ -64,15 +68,15 @@ export async function acceptOutbound(
     await deps.enqueue(key, jobFor(item, { ...sender, key }, { ...extra, business: business ?? undefined }));
     return { duplicate: true, state: "queued", createdAt };
   }
-  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: now };
+  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: orderedAt };
   if (await deps.isSuppressed(item.to, [business, sender.from, sender.messagingServiceSid])) {
     await deps.refuse(item.id, "OPTED_OUT", "the recipient opted out");
     log("info", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "OPTED_OUT", to: item.to });
-    return { duplicate: false, state: "failed", createdAt: now };
+    return { duplicate: false, state: "failed", createdAt: orderedAt };
   }
   await deps.enqueue(sender.key, jobFor(item, sender, { ...extra, business: business ?? undefined }));
   log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: sender.key, segments, encoding, to: item.to });
-  return { duplicate: false, state: "queued", createdAt: now };
+  return { duplicate: false, state: "queued", createdAt: orderedAt };
 }
 
 async function refuseNoSender(deps: AcceptDeps, item: OutboundItem): Promise<"failed"> {
