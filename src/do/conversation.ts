@@ -2,6 +2,7 @@ import { cxonePort } from "../adapters/cxone/port";
 import { database, type Db } from "../adapters/db/client";
 import { newerProactive } from "../adapters/db/conversations";
 import { markConversationGone, recordInbound } from "../adapters/db/inbound";
+import { pruneInbound } from "../adapters/db/retention";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
@@ -14,6 +15,12 @@ import { hasDirty, markSynced, syncDirty } from "./storage";
 
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
+/**
+ * The thread's conversation row in D1 is written when the conversation changes, and otherwise at
+ * most this often: its last-inbound time only feeds retention (days) and the idle-close cancel,
+ * which a change of conversation always writes. One D1 statement per text, not two.
+ */
+const ACTIVITY_MIRROR_MS = 10 * 60_000;
 /** Delivered rows pruned per pass (retention), so a pass stays short. */
 const PRUNE_CHUNK = 500;
 
@@ -109,13 +116,18 @@ export class ConversationDO extends SqliteObject {
       msg.optOut ?? null,
       msg.messagingServiceSid ?? null,
     );
+    // Durable here: Twilio gets its 200 without waiting on D1. The alarm delivers, then writes the
+    // D1 mirror once, usually already as "delivered".
     await this.clock.soon(now);
-    // The D1 mirror; if it fails the alarm writes it later — the message is safe here already.
-    const row = this.row(msg.sid)!;
-    await this.sync(row).then(
-      () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
-      () => undefined,
-    );
+    // Except a keyword: its mirror carries the consent change, and the suppression list holds from
+    // the moment Twilio has its answer (D1 down: the alarm writes it, as for any other text).
+    if (msg.optOut) {
+      const row = this.row(msg.sid)!;
+      await this.sync(row).then(
+        () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
+        () => undefined,
+      );
+    }
     return { duplicate: false };
   }
 
@@ -179,10 +191,11 @@ export class ConversationDO extends SqliteObject {
       const started = Date.now();
       try {
         if (!adopted) {
-          await this.adoptProactive(db, thread);
+          if (await this.adoptProactive(db, thread)) this.meta.delete("mirroredConversation");
           adopted = true;
         }
         const result = await cxone.deliverInbound(thread, msg);
+        if (result.created || result.reactivated) this.meta.delete("mirroredConversation");
         this.saveThread(thread);
         if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
         this.sql.exec(
@@ -231,11 +244,7 @@ export class ConversationDO extends SqliteObject {
     const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => this.sync(row));
     // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
     const retentionMs = config.RETENTION_DAYS * 86_400_000;
-    this.sql.exec(
-      "DELETE FROM inbound WHERE seq IN (SELECT seq FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version ORDER BY received_at LIMIT ?)",
-      Date.now() - retentionMs,
-      PRUNE_CHUNK,
-    );
+    await this.prune(db, Date.now() - retentionMs);
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
     // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
@@ -245,9 +254,29 @@ export class ConversationDO extends SqliteObject {
     );
   }
 
+  /** Drops delivered texts past retention: their D1 rows first, so none is left behind unowned. */
+  private async prune(db: Db, before: number): Promise<void> {
+    const old = this.sql
+      .exec<{ sid: string }>("SELECT sid FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version ORDER BY received_at LIMIT ?", before, PRUNE_CHUNK)
+      .toArray()
+      .map((r) => r.sid);
+    if (old.length === 0) return;
+    try {
+      await pruneInbound(db, old);
+    } catch (err) {
+      log("warn", "d1.retry", { kind: "inbound-prune", reason: asAppError(err).detail });
+      return;
+    }
+    this.sql.exec("DELETE FROM inbound WHERE sid IN (SELECT value FROM json_each(?))", JSON.stringify(old));
+  }
+
   /** Writes the D1 mirror of one row. */
   private async sync(row: Row): Promise<void> {
     const config = requireConfig(this.env);
+    const now = Date.now();
+    const conversation = row.state === "delivered" ? row.conversation_id : null;
+    const mirrored = this.meta.get("mirroredConversation")?.split(" ");
+    const touch = conversation !== null && (mirrored?.[0] !== conversation || now - Number(mirrored[1]) >= ACTIVITY_MIRROR_MS);
     await recordInbound(database(this.env.DB), {
       sid: row.sid,
       customer: this.meta.get("customer")!,
@@ -264,7 +293,9 @@ export class ConversationDO extends SqliteObject {
       checkAt: row.state === "pending" ? row.received_at + config.RECONCILE_AFTER_MINUTES * 60_000 : null,
       place: row.seq,
       service: row.service,
-    });
+      touchConversation: touch,
+    }, now);
+    if (touch) this.meta.set("mirroredConversation", `${conversation} ${now}`);
   }
 
   private row(sid: string): Row | undefined {
@@ -272,7 +303,7 @@ export class ConversationDO extends SqliteObject {
   }
 
   /** A business opened a proactive conversation with this customer since the thread last changed: replies go there. */
-  private async adoptProactive(db: Db, thread: Thread): Promise<void> {
+  private async adoptProactive(db: Db, thread: Thread): Promise<boolean> {
     const boundAt = Number(this.meta.get("boundAt") ?? 0);
     const newer = await newerProactive(db, this.meta.get("customer")!, this.meta.get("business")!, boundAt);
     if (newer) {
@@ -280,6 +311,7 @@ export class ConversationDO extends SqliteObject {
       this.meta.set("boundAt", String(newer.createdAt));
       log("info", "inbound.thread_adopted", { conversationId: newer.id });
     }
+    return newer !== undefined;
   }
 
   private saveThread(thread: Thread): void {

@@ -10,8 +10,11 @@ import { conversations, deadLetters, messages, outbox, proactiveBatches, proacti
  * suppression list.
  */
 
-/** The final states (the messages_settled_idx partial index holds exactly these). */
-const SETTLED = sql`state IN ('delivered', 'settled', 'failed')`;
+/**
+ * The final states of outbound messages (the messages_settled_idx partial index holds exactly
+ * these). Delivered inbound rows go with their thread's own copy: `pruneInbound`.
+ */
+const SETTLED = sql`state IN ('settled', 'failed')`;
 const listed = (values: (string | number)[]) => sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
 
 export interface PrunedMessages {
@@ -85,4 +88,9 @@ export async function pruneQuietConversations(db: Db, before: number, limit: num
     .orderBy(activity)
     .limit(limit);
   return (await db.delete(conversations).where(inArray(conversations.id, due)).returning({ id: conversations.id })).length;
+}
+
+/** A thread's delivered texts past retention, dropped by the thread's object with its own copy. */
+export async function pruneInbound(db: Db, sids: string[]): Promise<void> {
+  await db.run(sql`DELETE FROM ${messages} WHERE direction = 'inbound' AND state = 'delivered' AND message_sid IN ${listed(sids)}`);
 }

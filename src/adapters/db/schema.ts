@@ -48,7 +48,8 @@ export type MessageState = (typeof MESSAGE_STATES)[number];
 export const messages = sqliteTable(
   "messages",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    // A plain rowid: AUTOINCREMENT would write sqlite_sequence on every insert (a D1 row per message).
+    id: integer("id").primaryKey(),
     direction: text("direction", { enum: ["inbound", "outbound"] }).notNull(),
     /** Outbound: the CXone message id, the idempotency key of the send. Inbound: CXone's id once appended. */
     cxoneMessageId: text("cxone_message_id"),
@@ -88,8 +89,9 @@ export const messages = sqliteTable(
     index("messages_conversation_idx").on(t.conversationId, t.createdAt),
     index("messages_check_idx").on(t.checkAt).where(sql`check_at IS NOT NULL`),
     index("messages_batch_idx").on(t.batchId, t.state).where(sql`batch_id IS NOT NULL`),
-    // Retention: only messages with their final word are ever deleted.
-    index("messages_settled_idx").on(t.updatedAt).where(sql`state IN ('delivered', 'settled', 'failed')`),
+    // Retention of outbound messages with their final word. Inbound rows are pruned by their
+    // thread's object when it drops its own copy, so they need no entry here (a D1 row per text).
+    index("messages_settled_idx").on(t.updatedAt).where(sql`state IN ('settled', 'failed')`),
   ],
 );
 
