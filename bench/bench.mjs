@@ -29,6 +29,8 @@ import { cannon, inboundRequests, pushRequests } from "./load.mjs";
 import { barChart, perSecond, stepChart } from "./svg.mjs";
 import { makeStuck, measureTicks, seed, tickSummary } from "./ticks.mjs";
 import { benchDfo } from "./dfo.mjs";
+import { benchDrain, DRAIN_OVERRIDES, drainSection } from "./drain.mjs";
+import { planSection } from "./plan.mjs";
 
 const started = Date.now();
 const REPO = process.cwd();
@@ -50,7 +52,8 @@ const cfg = {
   sizes: list("BENCH_SIZES", QUICK ? "1000,5000" : "1000,10000,100000").map(Number).sort((a, b) => a - b),
   ticks: num("BENCH_TICKS", QUICK ? 2 : 4),
   stuck: num("BENCH_STUCK", 5),
-  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,ticks,dfo")),
+  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,drain,ticks,dfo")),
+  drainBacklog: num("BENCH_DRAIN_BACKLOG", QUICK ? 10_000 : 100_000),
 };
 const PORT = num("BENCH_PORT", 38_787);
 const ports = { bridge: PORT, twilio: PORT + 1, cxone: PORT + 2, baseline: PORT + 3, baselineFallback: [PORT + 4, PORT + 6, PORT + 8] };
@@ -252,7 +255,7 @@ try {
   }
 
   // ───────────── Stack B: BENCH_METRICS="1", D1 seeded ─────────────
-  if (cfg.phases.has("cost") || cfg.phases.has("ticks")) {
+  if (["cost", "drain", "ticks"].some((p) => cfg.phases.has(p))) {
     const dirB = tempDir("b");
     const first = cfg.sizes[0];
     step(`starting stack B (the bench entry, bench/worker/index.ts) on D1 seeded with ${first} messages`);
@@ -267,7 +270,10 @@ try {
       quiet: true,
       tickSeconds: 0,
       main: "bench/worker/index.ts",
-      vars: { ...CREDS, SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02" },
+      // No DevTools inspector (scripts/dev-worker.mjs): under the drain's load its relay of every log
+      // line ran workerd out of file descriptors and wrangler restarted it mid-run.
+      inspector: false,
+      vars: { ...CREDS, SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02", SENDER_MPS_OVERRIDES: JSON.stringify(DRAIN_OVERRIDES) },
     });
     const stopStack = () => stack.stop();
     stoppers.push(stopStack);
@@ -301,6 +307,15 @@ try {
       results.tickGrowth = growth;
       if (growth > 2) results.failures.push(`D1 rows read per tick grew ${growth.toFixed(2)}x from ${small.size} to ${large.size} messages (limit 2x)`);
     }
+    // Last on this stack: its 100,000-message backlog goes on sending.
+    if (cfg.phases.has("drain")) await phase("drain rate", async () => {
+      step(`sending cost vs backlog (${cfg.drainBacklog} queued or deferred)`);
+      results.drain = await benchDrain(stack, { backlog: cfg.drainBacklog });
+      const d = results.drain;
+      console.log(`  small ${d.scenarios.small.rate.toFixed(1)}/s, deferred ${d.scenarios.deferred.rate.toFixed(1)}/s (${(d.ratioDeferred * 100).toFixed(1)} %), queued ${d.scenarios.queued.rate.toFixed(1)}/s (${(d.ratioQueued * 100).toFixed(1)} %)`);
+      if (d.ratioQueued < 0.95 || d.ratioDeferred < 0.95) results.failures.push(`drain rate with a backlog below 95 % of the small queue's (queued ${(d.ratioQueued * 100).toFixed(1)} %, deferred ${(d.ratioDeferred * 100).toFixed(1)} %)`);
+    });
+
     stoppers.splice(stoppers.indexOf(stopStack), 1);
     await stopStack();
   }
@@ -364,6 +379,7 @@ function report(r) {
       `Per message (counted): inbound ${n1(oldIn.d1Queries)} D1 queries, ${n1(oldIn.subrequests)} subrequest, ${n1(oldIn.doRequests)} DO requests (a new customer: ${n1(newIn.subrequests)} subrequests); outbound with its receipt ${n1(out_.d1Queries)} D1 queries (${n1(out_.rowsRead)} rows read, ${n1(out_.rowsWritten)} written), ${n1(out_.subrequests)} subrequests, ${n1(out_.doRequests)} DO requests; CXone token requests 0 per message.`,
     );
   }
+  if (r.drain) summary.push(`Sending cost vs backlog: ${r.drain.scenarios.small.rate.toFixed(0)} sends/s with 100–200 queued; ${(r.drain.ratioQueued * 100).toFixed(0)} % of that with ${r.drain.backlog.toLocaleString("en-US")} queued, ${(r.drain.ratioDeferred * 100).toFixed(0)} % behind ${r.drain.backlog.toLocaleString("en-US")} deferred.`);
   if (r.ticks) {
     summary.push(
       `Cron tick: ${r.ticks.map((t) => `${n1(t.rowsRead)} D1 rows read at ${t.size.toLocaleString("en-US")} messages`).join(", ")} — ${r.tickGrowth <= 2 ? "flat" : `**not flat (${r.tickGrowth.toFixed(1)}×)**`}; ${n1(r.ticks.at(-1).queries)} queries per tick at every size.`,
@@ -504,6 +520,11 @@ function report(r) {
     }
   }
 
+  if (r.drain) out.push("", "## 3b. Sending cost vs backlog", "", ...drainSection(r.drain));
+  if (r.cost) {
+    const [, inbound, outbound] = r.cost.map(perMessage);
+    out.push("", "## 3c. The paper plan: 10 million messages a day", "", ...planSection({ inbound, outbound }));
+  }
   if (r.ticks) {
     out.push("", "## 4. Cron tick cost vs D1 size", "");
     out.push(

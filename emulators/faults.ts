@@ -42,6 +42,9 @@ export class Faults {
   private rules: ActiveRule[] = [];
   /** How many times each kind fired, for the soak's report. */
   readonly fired: Record<string, number> = {};
+  /** Requests being answered now, and the most there ever were at once (what a client keeps open). */
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -82,32 +85,41 @@ export function faultMiddleware(faults: Faults, onAnswerLost?: (c: Context) => v
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/_emu")) return next();
-    const rule = faults.pick(c.req.method, path);
-    if (!rule) return next();
-    switch (rule.kind) {
-      case "status":
-        return c.json(rule.body ?? { error: "injected", message: `injected ${rule.status ?? 503}` }, (rule.status ?? 503) as 503);
-      case "rate_limit":
-        return c.json(rule.body ?? { code: 20429, message: "Too Many Requests" }, 429, { "retry-after": String(rule.retryAfterSec ?? 1) });
-      case "unauthorized":
-        return c.json({ error: "invalid_token", message: "token revoked" }, 401);
-      case "timeout":
-        await sleep(rule.delayMs ?? 30_000);
-        return c.json({ error: "timeout" }, 504);
-      case "lost":
-        await next();
-        onAnswerLost?.(c);
-        c.res = c.json({ error: "injected", message: "answer lost after commit" }, 500);
-        return;
-      case "lost_timeout":
-        await next();
-        onAnswerLost?.(c);
-        await sleep(rule.delayMs ?? 30_000);
-        return;
-      case "slow_commit":
-        await sleep(rule.delayMs ?? 30_000);
-        await next();
-        return;
+    faults.maxInFlight = Math.max(faults.maxInFlight, ++faults.inFlight);
+    try {
+      return await applyFault(faults, c, next, path, onAnswerLost);
+    } finally {
+      faults.inFlight -= 1;
     }
   };
+}
+
+async function applyFault(faults: Faults, c: Context, next: () => Promise<void>, path: string, onAnswerLost?: (c: Context) => void): Promise<Response | void> {
+  const rule = faults.pick(c.req.method, path);
+  if (!rule) return next();
+  switch (rule.kind) {
+    case "status":
+      return c.json(rule.body ?? { error: "injected", message: `injected ${rule.status ?? 503}` }, (rule.status ?? 503) as 503);
+    case "rate_limit":
+      return c.json(rule.body ?? { code: 20429, message: "Too Many Requests" }, 429, { "retry-after": String(rule.retryAfterSec ?? 1) });
+    case "unauthorized":
+      return c.json({ error: "invalid_token", message: "token revoked" }, 401);
+    case "timeout":
+      await sleep(rule.delayMs ?? 30_000);
+      return c.json({ error: "timeout" }, 504);
+    case "lost":
+      await next();
+      onAnswerLost?.(c);
+      c.res = c.json({ error: "injected", message: "answer lost after commit" }, 500);
+      return;
+    case "lost_timeout":
+      await next();
+      onAnswerLost?.(c);
+      await sleep(rule.delayMs ?? 30_000);
+      return;
+    case "slow_commit":
+      await sleep(rule.delayMs ?? 30_000);
+      await next();
+      return;
+  }
 }

@@ -1,4 +1,5 @@
 import * as product from "../../src/index";
+import { drainable, drainRoute } from "./drain";
 import { instrumentEnv, measureCron, metricsRoute, noteAlarm, noteSubrequest } from "./instrumentation";
 
 /**
@@ -17,7 +18,7 @@ globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
     const e = instrumentEnv(env);
-    return metricsRoute(request, e) ?? product.default.fetch(request, e, ctx);
+    return metricsRoute(request, e) ?? drainRoute(request, e) ?? product.default.fetch(request, e, ctx);
   },
   scheduled(controller, env, ctx) {
     const timed = { waitUntil: (p: Promise<unknown>) => ctx.waitUntil(measureCron(p)), passThroughOnException: () => ctx.passThroughOnException(), props: ctx.props } as ExecutionContext;
@@ -42,7 +43,7 @@ function counted<T extends ObjectClass>(Base: T, name: string): T {
 }
 
 export const ConversationDO = counted(product.ConversationDO, "ConversationDO");
-export const SenderDO = counted(product.SenderDO, "SenderDO");
+export const SenderDO = drainable(counted(product.SenderDO, "SenderDO"));
 export const BatchDO = counted(product.BatchDO, "BatchDO");
 export const PollerDO = counted(product.PollerDO, "PollerDO");
 export const CxoneTokenDO = counted(product.CxoneTokenDO, "CxoneTokenDO");

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { Faults, faultMiddleware } from "../faults";
 import { faultRoutes } from "../control-routes";
 import { AgentReply, AppendMessage, CreateConversation, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
@@ -222,6 +222,13 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   app.get("/_emu/feed", (c) => c.json(state.feed));
   app.get("/_emu/reports", (c) => c.json(Object.fromEntries(state.reports)));
   app.get("/_emu/stats", (c) => c.json({ tokenRequests: state.tokenRequests, calls: state.calls, faults: faults.fired }));
+  // Message ids the bridge will report on without a reply through this emulator (the drain bench
+  // enqueues straight into a sender): their reports are taken, not refused as unknown.
+  app.post("/_emu/known-messages", async (c) => {
+    const ids = z.array(z.string().max(200)).max(200_000).parse(await c.req.json());
+    for (const id of ids) state.messageIds.add(id);
+    return c.json({ known: state.messageIds.size });
+  });
   app.post("/_emu/agent-reply", async (c) => {
     const body = AgentReply.safeParse(await readJson(c));
     if (!body.success) return invalid(c, body.error);

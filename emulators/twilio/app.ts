@@ -75,7 +75,7 @@ export interface TwilioEmulator {
   /** Sends to this number are refused with Twilio error 21610 from now on. */
   unsubscribe(phone: string): void;
   /** The injected faults that fired: API faults by kind, and automatic callbacks dropped, repeated or delayed. */
-  stats(): { faults: Record<string, number>; callbacks: { drop: number; duplicate: number; reorder: number } };
+  stats(): { faults: Record<string, number>; callbacks: { drop: number; duplicate: number; reorder: number }; maxInFlight: number };
   reset(): void;
 }
 
@@ -214,7 +214,7 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     sendStatus,
     setOutcome: (to, outcome) => carrier.setOutcome(to, outcome),
     unsubscribe: (phone) => void unsubscribed.add(phone),
-    stats: () => ({ faults: { ...faults.fired }, callbacks: { ...carrier.callbackFaultsFired } }),
+    stats: () => ({ faults: { ...faults.fired }, callbacks: { ...carrier.callbackFaultsFired }, maxInFlight: faults.maxInFlight }),
     reset() {
       messages = [];
       unsubscribed.clear();

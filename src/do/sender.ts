@@ -17,6 +17,12 @@ const CHUNK_MS = 60_000;
 /** If the object dies mid-drain, this alarm brings it back. */
 const WATCHDOG_MS = 30_000;
 const SYNC_RETRY_MS = 5_000;
+/**
+ * Sends in flight at once per sender, whatever its rate allows: Twilio refuses an account's
+ * concurrent requests beyond about 100 (429), and each open request holds a connection (the drain
+ * benchmark's workerd, unbounded, ran out of file descriptors and died).
+ */
+const MAX_IN_FLIGHT = 32;
 
 export interface SenderStats {
   sender: string | null;
@@ -203,7 +209,7 @@ export class SenderDO extends SqliteObject {
       await this.keepAlive();
       await this.work.resolveUnknown(twilio, this.clock.now(), this.sending);
       const now = this.clock.now();
-      const head = this.work.head(now);
+      const head = this.sending.size < MAX_IN_FLIGHT ? this.work.head(now) : undefined;
       if (!head) {
         if (this.sending.size === 0) break;
         // A conversation's next message waits for its predecessor's answer.

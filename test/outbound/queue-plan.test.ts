@@ -64,6 +64,22 @@ describe("the sender's send path against a large backlog", () => {
     });
   });
 
+  it("runs every send-path statement reading a few rows behind thousands of queued ones", async () => {
+    await runInDurableObject(sender("+15550009104"), async (_o, state) => {
+      const sql = state.storage.sql;
+      seed(sql, BACKLOG, 0, "due");
+      seed(sql, BACKLOG, FUTURE, "deferred");
+      sql.exec("UPDATE queue SET ready_at = 1 WHERE id = 'due-0'");
+      for (const [name, statement] of Object.entries(SEND_PATH)) {
+        const cursor = sql.exec(statement, ...(statement.includes("?") ? [name === "dropOtherReservations" ? "due-1" : Date.now()] : []));
+        cursor.toArray();
+        // A plan that searches the wrong index reads every queued row: 6,000 here.
+        expect(cursor.rowsRead, name).toBeLessThanOrEqual(10);
+      }
+      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue WHERE ready_at IS NOT NULL").one().n).toBe(0);
+    });
+  });
+
   it("keeps each conversation's head exact through sends, retries and deletions (the triggers)", async () => {
     await runInDurableObject(sender("+15550009103"), async (_o, state) => {
       const sql = state.storage.sql;

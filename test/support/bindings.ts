@@ -19,7 +19,7 @@ export const TEST_BINDINGS = {
   API_TOKEN: "test-api-token",
   SENDER_MPS: "5",
   // A fast sender for the tests that drain a thousand messages.
-  SENDER_MPS_OVERRIDES: JSON.stringify({ "+15550009000": 500, "+15550009001": 500 }),
+  SENDER_MPS_OVERRIDES: JSON.stringify({ "+15550009000": 500, "+15550009001": 500, "+15550009002": 100_000 }),
   UPSTREAM_TIMEOUT_MS: "300",
   RETRY_BASE_MS: "1000",
   RETRY_CAP_MS: "60000",

@@ -99,7 +99,8 @@ export const messages = sqliteTable(
 export const statusEvents = sqliteTable(
   "status_events",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    // Plain rowids here and in the outbox (see messages.id): a new one is still above every live one.
+    id: integer("id").primaryKey(),
     messageSid: text("message_sid").notNull(),
     status: text("status").notNull(),
     errorCode: text("error_code"),
@@ -120,7 +121,7 @@ export const statusEvents = sqliteTable(
 export const outbox = sqliteTable(
   "outbox",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").primaryKey(),
     cxoneMessageId: text("cxone_message_id").notNull(),
     status: text("status", { enum: ["SENT", "DELIVERED", "FAILED", "UNDELIVERABLE"] }).notNull(),
     /** The JSON body of the PUT, without any message text. */
