@@ -391,7 +391,7 @@ function report(r) {
     const { base, bridge, drainS } = r.inbound;
     out.push("", "## 1. Inbound webhooks: `POST /twilio/inbound`, bridge vs baseline", "");
     out.push(
-      `autocannon, ${cfg.connections} connections, ${cfg.duration} s per target after a warm-up of one text per customer (${cfg.customers} customers per target, so the measured texts are follow-ups in open threads); every request a fresh \`MessageSid\` signed by the \`twilio\` package (\`getExpectedTwilioSignature\`). The **baseline** (bench/baseline/) is a Worker that checks the signature with the bridge's own code and forwards the text to the CXone emulator before answering — no Durable Object, no D1, no retries. The **bridge** answers once the text is durable in the customer's ConversationDO (and mirrored to D1), and delivers to CXone afterwards. Latencies of 2xx answers.`,
+      `autocannon, ${cfg.connections} connections, ${cfg.duration} s per target after a warm-up of one text per customer (${cfg.customers} customers per target, so the measured texts are follow-ups in open threads); every request a fresh \`MessageSid\` signed by the \`twilio\` package (\`getExpectedTwilioSignature\`). The **baseline** (bench/baseline/) is a Worker that checks the signature with the bridge's own code and forwards the text to the CXone emulator before answering — no Durable Object, no D1, no retries. The **bridge** answers once the text is durable in the customer's ConversationDO (no D1 statement before the 200), and delivers to CXone and writes D1 afterwards. Latencies of 2xx answers.`,
     );
     out.push("");
     const row = (name, s) => [name, s.ok, s.non2xx + s.errors, s.rps.toFixed(1), ms(s.p50), ms(s.p90), ms(s.p95), ms(s.p99), ms(s.max), cpuPer(s)];
