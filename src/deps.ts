@@ -1,4 +1,3 @@
-import { isUpstreamStatus } from "./adapters/cxone/call";
 import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
 import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId } from "./adapters/db/outbound";
@@ -12,7 +11,6 @@ import type { RetentionDeps } from "./domain/retention";
 import { twilioClient } from "./adapters/twilio/client";
 import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
-import { asAppError } from "./errors";
 import { log } from "./log";
 import { failUnsent, queueReport } from "./adapters/db/outbox";
 import type { Ready } from "./config";
@@ -22,11 +20,10 @@ import type { ProactiveDeps } from "./domain/proactive";
 import { firstAnswer, recordProactiveConversation, rememberAnswer } from "./adapters/db/proactive";
 import { flushReports } from "./domain/outbox";
 import { report } from "./domain/receipts";
-import { isTwilioStatus } from "./domain/status";
+import { closeIdle } from "./domain/idle-close";
+import { matchOrphans as matchOrphanEvents } from "./domain/orphans";
 import { applyStatus, type StatusDeps, type Tracked } from "./domain/status-apply";
 
-/** A failed idle close is tried again after this long. */
-const IDLE_CLOSE_RETRY_MS = 10 * 60_000;
 /** A batch younger than this is still being handed to its object: not the Cron's to wake. */
 const BATCH_GRACE_MS = 60_000;
 
@@ -104,19 +101,17 @@ export function statusDeps(env: Env, config: Ready): StatusDeps {
  * Applies the status callbacks that arrived before their send was recorded: one SID's (its send
  * has just been recorded), or every orphan whose next try has come (the reconciler's sweep).
  */
-export async function matchOrphans(env: Env, config: Ready, which: { sid: string } | { now: number }): Promise<number> {
+export function matchOrphans(env: Env, config: Ready, which: { sid: string } | { now: number }): Promise<number> {
   const db = database(env.DB);
-  const deps = statusDeps(env, config);
-  let matched = 0;
-  for (const event of "sid" in which ? await orphansOf(db, which.sid) : await claimOrphans(db, which.now)) {
-    if (!isTwilioStatus(event.status)) continue;
-    const applied = await applyStatus(deps, { sid: event.messageSid, status: event.status, errorCode: event.errorCode ?? undefined, at: event.receivedAt }, "orphan");
-    if (applied !== "orphan") {
-      await markMatched(db, [event.id]);
-      matched += 1;
-    }
-  }
-  return matched;
+  const status = statusDeps(env, config);
+  return matchOrphanEvents(
+    {
+      orphans: (w) => ("sid" in w ? orphansOf(db, w.sid) : claimOrphans(db, w.now)),
+      apply: (event) => applyStatus(status, event, "orphan"),
+      matched: (ids) => markMatched(db, ids),
+    },
+    which,
+  );
 }
 
 export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
@@ -153,26 +148,8 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
     flushReports: (now) => flushReports(db, cxone, policyFrom(config), { now }),
     matchOrphans: (now) => matchOrphans(env, config, { now }),
     dropOldOrphans: (before) => dropOrphans(db, before),
-    async closeIdle(now) {
-      let closed = 0;
-      // Each close is moved IDLE_CLOSE_RETRY_MS on before it is tried: one that fails waits its
-      // turn without holding up the conversations behind it.
-      for (const conv of await claimIdleCloses(db, now, 50, now + IDLE_CLOSE_RETRY_MS)) {
-        try {
-          await cxone.close(conv.id);
-        } catch (err) {
-          // Gone from CXone is as good as closed.
-          if (!isUpstreamStatus(err, 404)) {
-            log("warn", "reconcile.error", { conversationId: conv.id, kind: "idle-close", reason: asAppError(err).detail ?? asAppError(err).publicMessage });
-            continue;
-          }
-        }
-        await markClosed(db, conv.id);
-        closed += 1;
-        log("info", "proactive.idle_closed", { conversationId: conv.id, campaignId: conv.campaignId });
-      }
-      return closed;
-    },
+    closeIdle: (now) =>
+      closeIdle({ claim: (at, limit, retryAt) => claimIdleCloses(db, at, limit, retryAt), close: (id) => cxone.close(id), markClosed: (id) => markClosed(db, id) }, now),
     async wakeBatches(now) {
       let pending = 0;
       for (const id of await unfinishedBatches(db, now - BATCH_GRACE_MS, 20)) {

@@ -57,3 +57,8 @@ export function asAppError(err: unknown): AppError {
     cause: err,
   });
 }
+
+/** Whether an upstream (CXone, Twilio) answered this HTTP status. */
+export function isUpstreamStatus(err: unknown, status: number): err is AppError {
+  return err instanceof AppError && err.upstreamStatus === status;
+}

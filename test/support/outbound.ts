@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { hmacSha256Hex } from "../../src/crypto";
 import { TEST_BINDINGS as B } from "./bindings";
@@ -77,5 +78,10 @@ export async function settle(key: string = B.TWILIO_FROM_NUMBER, maxSteps = 2_00
     if (stats.queued === 0 && stats.sending === 0) return stats;
     if (!(await step(stub))) await stub.drain();
   }
-  throw new Error(`sender ${key} did not settle in ${maxSteps} steps`);
+  // What was left, for a failure that only shows under load.
+  const left = await runInDurableObject(stub, (_i, state) =>
+    state.storage.sql.exec("SELECT state, attempts, not_before, ready_at, last_error FROM queue WHERE state IN ('queued', 'inflight', 'unknown') LIMIT 5").toArray(),
+  );
+  const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+  throw new Error(`sender ${key} did not settle in ${maxSteps} steps: ${JSON.stringify(await stub.stats())}, alarm ${alarm === null ? "none" : alarm - Date.now()} ms on, rows ${JSON.stringify(left)}`);
 }

@@ -40,6 +40,4 @@ export function cxoneCaller(tokens: TokenSource, origin: (token: Token) => strin
   };
 }
 
-export function isUpstreamStatus(err: unknown, status: number): err is AppError {
-  return err instanceof AppError && err.upstreamStatus === status;
-}
+export { isUpstreamStatus } from "../../errors";
