@@ -1,8 +1,7 @@
 import { cxonePort } from "../adapters/cxone/port";
 import { database, type Db } from "../adapters/db/client";
 import { newerProactive } from "../adapters/db/conversations";
-import { markConversationGone, recordInbound } from "../adapters/db/inbound";
-import { pruneInbound } from "../adapters/db/retention";
+import { markConversationGone } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { countSegments } from "../domain/compliance/segments";
@@ -12,67 +11,10 @@ import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, markSynced, syncDirty } from "./storage";
+import { mirrorRow, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
 
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
-/**
- * The thread's conversation row in D1 is written when the conversation changes, and otherwise at
- * most this often: its last-inbound time only feeds retention (days) and the idle-close cancel,
- * which a change of conversation always writes. One D1 statement per text, not two.
- */
-const ACTIVITY_MIRROR_MS = 10 * 60_000;
-/** Delivered rows pruned per pass (retention), so a pass stays short. */
-const PRUNE_CHUNK = 500;
-
-const TABLES = `
-CREATE TABLE IF NOT EXISTS inbound (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  sid TEXT NOT NULL UNIQUE,
-  payload TEXT,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL,
-  last_error TEXT,
-  received_at INTEGER NOT NULL,
-  segments INTEGER NOT NULL,
-  encoding TEXT NOT NULL,
-  opt_out TEXT,
-  conversation_id TEXT,
-  cxone_message_id TEXT,
-  version INTEGER NOT NULL DEFAULT 1,
-  synced_version INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS inbound_pending ON inbound(state, seq);
-CREATE INDEX IF NOT EXISTS inbound_dirty ON inbound(seq) WHERE synced_version < version;
-`;
-const SCHEMA = {
-  tables: TABLES,
-  // The Messaging Service of the number texted: a keyword suppresses for the service too.
-  added: { inbound: { service: "TEXT" } },
-  finish: "CREATE INDEX IF NOT EXISTS inbound_delivered ON inbound(received_at) WHERE state = 'delivered';",
-};
-
-type InboundState = "pending" | "delivered" | "dead";
-
-interface Row {
-  seq: number;
-  sid: string;
-  payload: string | null;
-  state: InboundState;
-  attempts: number;
-  next_at: number;
-  last_error: string | null;
-  received_at: number;
-  segments: number;
-  encoding: string;
-  opt_out: string | null;
-  conversation_id: string | null;
-  cxone_message_id: string | null;
-  version: number;
-  synced_version: number;
-  service: string | null;
-  [key: string]: SqlStorageValue;
-}
 
 export interface InboundStatus {
   conversationId: string | null;
@@ -94,7 +36,7 @@ export class ConversationDO extends SqliteObject {
   private readonly runner = new SerialRunner((force) => this.pass(force));
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, SCHEMA);
+    super(ctx, env, THREAD_SCHEMA);
   }
 
   /** Records an inbound message durably; delivery happens after the webhook is answered. */
@@ -123,7 +65,7 @@ export class ConversationDO extends SqliteObject {
     // the moment Twilio has its answer (D1 down: the alarm writes it, as for any other text).
     if (msg.optOut) {
       const row = this.row(msg.sid)!;
-      await this.sync(row).then(
+      await mirrorRow(this.env, this.meta, row).then(
         () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
         () => undefined,
       );
@@ -241,10 +183,10 @@ export class ConversationDO extends SqliteObject {
       }
     }
 
-    const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => this.sync(row));
+    const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => mirrorRow(this.env, this.meta, row));
     // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
     const retentionMs = config.RETENTION_DAYS * 86_400_000;
-    await this.prune(db, Date.now() - retentionMs);
+    await pruneDelivered(this.sql, db, Date.now() - retentionMs);
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
     // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
@@ -252,50 +194,6 @@ export class ConversationDO extends SqliteObject {
     await this.clock.at(
       Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS, oldest === null ? Infinity : oldest + retentionMs),
     );
-  }
-
-  /** Drops delivered texts past retention: their D1 rows first, so none is left behind unowned. */
-  private async prune(db: Db, before: number): Promise<void> {
-    const old = this.sql
-      .exec<{ sid: string }>("SELECT sid FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version ORDER BY received_at LIMIT ?", before, PRUNE_CHUNK)
-      .toArray()
-      .map((r) => r.sid);
-    if (old.length === 0) return;
-    try {
-      await pruneInbound(db, old);
-    } catch (err) {
-      log("warn", "d1.retry", { kind: "inbound-prune", reason: asAppError(err).detail });
-      return;
-    }
-    this.sql.exec("DELETE FROM inbound WHERE sid IN (SELECT value FROM json_each(?))", JSON.stringify(old));
-  }
-
-  /** Writes the D1 mirror of one row. */
-  private async sync(row: Row): Promise<void> {
-    const config = requireConfig(this.env);
-    const now = Date.now();
-    const conversation = row.state === "delivered" ? row.conversation_id : null;
-    const mirrored = this.meta.get("mirroredConversation")?.split(" ");
-    const touch = conversation !== null && (mirrored?.[0] !== conversation || now - Number(mirrored[1]) >= ACTIVITY_MIRROR_MS);
-    await recordInbound(database(this.env.DB), {
-      sid: row.sid,
-      customer: this.meta.get("customer")!,
-      business: this.meta.get("business")!,
-      state: row.state === "pending" ? "received" : row.state,
-      segments: row.segments,
-      encoding: row.encoding,
-      optOut: row.opt_out ?? undefined,
-      conversationId: row.conversation_id,
-      cxoneMessageId: row.cxone_message_id,
-      attempts: row.attempts,
-      lastError: row.last_error,
-      receivedAt: row.received_at,
-      checkAt: row.state === "pending" ? row.received_at + config.RECONCILE_AFTER_MINUTES * 60_000 : null,
-      place: row.seq,
-      service: row.service,
-      touchConversation: touch,
-    }, now);
-    if (touch) this.meta.set("mirroredConversation", `${conversation} ${now}`);
   }
 
   private row(sid: string): Row | undefined {
