@@ -11,7 +11,7 @@ import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, markSynced, syncDirty } from "./storage";
-import { mirrorRow, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
+import { conversationChanged, mirrorRow, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
 
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
@@ -133,11 +133,11 @@ export class ConversationDO extends SqliteObject {
       const started = Date.now();
       try {
         if (!adopted) {
-          if (await this.adoptProactive(db, thread)) this.meta.delete("mirroredConversation");
+          if (await this.adoptProactive(db, thread)) conversationChanged(this.meta);
           adopted = true;
         }
         const result = await cxone.deliverInbound(thread, msg);
-        if (result.created || result.reactivated) this.meta.delete("mirroredConversation");
+        if (result.created || result.reactivated) conversationChanged(this.meta);
         this.saveThread(thread);
         if (before && before !== result.conversationId && !result.reactivated) await markConversationGone(db, before).catch(() => undefined);
         this.sql.exec(

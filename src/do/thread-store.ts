@@ -18,6 +18,9 @@ import type { Meta } from "./storage";
  * which a change of conversation always writes. One D1 statement per text, not two.
  */
 const ACTIVITY_MIRROR_MS = 10 * 60_000;
+/** Meta keys: the conversation whose D1 row was last written, and when. */
+const MIRRORED = "mirroredConversation";
+const MIRRORED_AT = "mirroredConversationAt";
 /** Delivered rows pruned per pass (retention), so a pass stays short. */
 const PRUNE_CHUNK = 500;
 
@@ -76,8 +79,7 @@ export async function mirrorRow(env: Env, meta: Meta, row: Row): Promise<void> {
   const config = requireConfig(env);
   const now = Date.now();
   const conversation = row.state === "delivered" ? row.conversation_id : null;
-  const mirrored = meta.get("mirroredConversation")?.split(" ");
-  const touch = conversation !== null && (mirrored?.[0] !== conversation || now - Number(mirrored[1]) >= ACTIVITY_MIRROR_MS);
+  const touch = conversation !== null && (meta.get(MIRRORED) !== conversation || now - Number(meta.get(MIRRORED_AT)) >= ACTIVITY_MIRROR_MS);
   await recordInbound(
     database(env.DB),
     {
@@ -100,7 +102,18 @@ export async function mirrorRow(env: Env, meta: Meta, row: Row): Promise<void> {
     },
     now,
   );
-  if (touch) meta.set("mirroredConversation", `${conversation} ${now}`);
+  if (touch) {
+    meta.set(MIRRORED, conversation);
+    meta.set(MIRRORED_AT, String(now));
+  }
+}
+
+/**
+ * The thread's conversation changed in a way its id may not show (reactivated, or a proactive
+ * thread adopted, whose idle close the next write cancels): the next delivered text writes its row.
+ */
+export function conversationChanged(meta: Meta): void {
+  meta.delete(MIRRORED);
 }
 
 /** Drops delivered texts past retention: their D1 rows first, so none is left behind unowned. */

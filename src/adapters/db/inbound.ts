@@ -24,8 +24,8 @@ export interface InboundRow {
   place: number;
   /** The Messaging Service the texted number belongs to: an opt-out covers it too (contract §5). */
   service?: string | null;
-  /** Write the conversation row too (new, changed, or its activity is stale): see ConversationDO. */
-  touchConversation?: boolean;
+  /** Write the conversation row too (new, changed, or its activity is stale): see thread-store.ts. */
+  touchConversation: boolean;
 }
 
 /**
@@ -67,7 +67,7 @@ export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): 
       setWhere: sql`excluded.state <> 'received'`,
     });
   const statements: BatchItem<"sqlite">[] = [upsert];
-  if (row.state === "delivered" && row.conversationId && row.touchConversation !== false) {
+  if (row.state === "delivered" && row.conversationId && row.touchConversation) {
     statements.push(
       db
         .insert(conversations)
