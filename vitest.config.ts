@@ -23,6 +23,7 @@ export default defineConfig(async () => {
   });
   return {
     test: {
+      reporters: ["default", "./test/support/watchdog-reporter.ts"],
       projects: [
         workerd("workers", TEST_BINDINGS, ["test/**/*.test.ts"], ["test/node/**", "test/dfo/**"]),
         // The same runtime with the objects in DFO mode (contract §8): their env is the binding's.

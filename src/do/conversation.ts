@@ -185,8 +185,10 @@ export class ConversationDO extends SqliteObject {
 
     const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => mirrorRow(this.env, this.meta, row));
     // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
+    // The object's clock, as the wake below is: on two clocks a row due by one and kept by the other
+    // re-arms the alarm for the same moment forever.
     const retentionMs = config.RETENTION_DAYS * 86_400_000;
-    await pruneDelivered(this.sql, db, Date.now() - retentionMs);
+    await pruneDelivered(this.sql, db, this.clock.now() - retentionMs);
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
     // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;

@@ -237,11 +237,14 @@ export class SenderDO extends SqliteObject {
     }
     await Promise.allSettled([...this.sending.values()]);
     const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
-    this.sql.exec(SEND_PATH.dropOldBodies, Date.now() - BODY_RETENTION_MS);
+    // The object's clock, as nextWake's: on two clocks a row due by one and kept by the other re-arms
+    // the alarm for the same moment forever, and the queue behind it never moves.
+    const now = this.clock.now();
+    this.sql.exec(SEND_PATH.dropOldBodies, now - BODY_RETENTION_MS);
     // Settled rows stay (without body) for RETENTION_DAYS, so a late duplicate of an id is still known.
     this.sql.exec(
-      "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at < ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",
-      Date.now() - this.retentionMs(),
+      "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at <= ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",
+      now - this.retentionMs(),
       PRUNE_CHUNK,
     );
     await this.clock.at(this.nextWake(synced, slot));

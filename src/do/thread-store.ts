@@ -117,9 +117,9 @@ export function conversationChanged(meta: Meta): void {
 }
 
 /** Drops delivered texts past retention: their D1 rows first, so none is left behind unowned. */
-export async function pruneDelivered(sql: SqlStorage, db: Db, before: number): Promise<void> {
+export async function pruneDelivered(sql: SqlStorage, db: Db, upTo: number): Promise<void> {
   const old = sql
-    .exec<{ sid: string }>("SELECT sid FROM inbound WHERE state = 'delivered' AND received_at < ? AND synced_version = version ORDER BY received_at LIMIT ?", before, PRUNE_CHUNK)
+    .exec<{ sid: string }>("SELECT sid FROM inbound WHERE state = 'delivered' AND received_at <= ? AND synced_version = version ORDER BY received_at LIMIT ?", upTo, PRUNE_CHUNK)
     .toArray()
     .map((r) => r.sid);
   if (old.length === 0) return;
