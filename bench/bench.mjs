@@ -13,7 +13,7 @@
  * Knobs (environment): BENCH_QUICK=1 (small sizes, short runs, for development),
  * BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_CUSTOMERS, BENCH_RATES,
  * BENCH_BACKLOG_SECONDS, BENCH_IDLE_SAMPLES, BENCH_COST_MESSAGES, BENCH_SIZES, BENCH_TICKS,
- * BENCH_STUCK, BENCH_PHASES (any of inbound,rate,push,cost,ticks), BENCH_PORT (first of the ports: bridge, Twilio, CXone, baseline, then baseline fallbacks +4/+6/+8),
+ * BENCH_STUCK, BENCH_PHASES (any of inbound,rate,push,cost,service,drain,ticks,dfo), BENCH_SERVICE_RATE, BENCH_SERVICE_SECONDS, BENCH_PORT (first of the ports: bridge, Twilio, CXone, baseline, then baseline fallbacks +4/+6/+8),
  * BENCH_TMPDIR (where local state goes; default /dev/shm), BENCH_KEEP=1 (keep state and logs).
  */
 import { execFileSync } from "node:child_process";
@@ -30,6 +30,7 @@ import { barChart, perSecond, stepChart } from "./svg.mjs";
 import { makeStuck, measureTicks, seed, tickSummary } from "./ticks.mjs";
 import { benchDfo } from "./dfo.mjs";
 import { benchDrain, DRAIN_OVERRIDES, drainSection } from "./drain.mjs";
+import { benchService, SERVICE, serviceSection } from "./service.mjs";
 import { planSection } from "./plan.mjs";
 
 const started = Date.now();
@@ -52,7 +53,10 @@ const cfg = {
   sizes: list("BENCH_SIZES", QUICK ? "1000,5000" : "1000,10000,100000").map(Number).sort((a, b) => a - b),
   ticks: num("BENCH_TICKS", QUICK ? 2 : 4),
   stuck: num("BENCH_STUCK", 5),
-  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,drain,ticks,dfo")),
+  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,service,drain,ticks,dfo")),
+  /** The Messaging Service run (goal 3): its rate (4 objects of a quarter each) and its backlog. */
+  serviceRate: num("BENCH_SERVICE_RATE", QUICK ? 20 : 40),
+  serviceSeconds: num("BENCH_SERVICE_SECONDS", QUICK ? 10 : 30),
   drainBacklog: num("BENCH_DRAIN_BACKLOG", QUICK ? 10_000 : 100_000),
 };
 const PORT = num("BENCH_PORT", 38_787);
@@ -255,7 +259,7 @@ try {
   }
 
   // ───────────── Stack B: BENCH_METRICS="1", D1 seeded ─────────────
-  if (["cost", "drain", "ticks"].some((p) => cfg.phases.has(p))) {
+  if (["cost", "service", "drain", "ticks"].some((p) => cfg.phases.has(p))) {
     const dirB = tempDir("b");
     const first = cfg.sizes[0];
     step(`starting stack B (the bench entry, bench/worker/index.ts) on D1 seeded with ${first} messages`);
@@ -273,7 +277,7 @@ try {
       // No DevTools inspector (scripts/dev-worker.mjs): under the drain's load its relay of every log
       // line ran workerd out of file descriptors and wrangler restarted it mid-run.
       inspector: false,
-      vars: { ...CREDS, SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02", SENDER_MPS_OVERRIDES: JSON.stringify(DRAIN_OVERRIDES) },
+      vars: { ...CREDS, SENDER_MPS: "50", RECONCILE_AFTER_MINUTES: "0.02", SENDER_MPS_OVERRIDES: JSON.stringify({ ...DRAIN_OVERRIDES, [SERVICE]: cfg.serviceRate }) },
     });
     const stopStack = () => stack.stop();
     stoppers.push(stopStack);
@@ -307,6 +311,15 @@ try {
       results.tickGrowth = growth;
       if (growth > 2) results.failures.push(`D1 rows read per tick grew ${growth.toFixed(2)}x from ${small.size} to ${large.size} messages (limit 2x)`);
     }
+    if (cfg.phases.has("service")) await phase("a Messaging Service over its sender objects", async () => {
+      step(`a Messaging Service at ${cfg.serviceRate}/s, ${cfg.serviceSeconds} s of backlog`);
+      stack.adminToken = CREDS.ADMIN_TOKEN;
+      results.service = await benchService(stack, { rate: cfg.serviceRate, count: cfg.serviceRate * cfg.serviceSeconds });
+      const s = results.service;
+      console.log(`  ${s.objects.length} objects: utilization ${(s.utilization * 100).toFixed(1)} % (${(s.steady * 100).toFixed(1)} % while all had work), worst window ${s.worst} at Twilio, ${s.worstDispatch} at dispatch (limit ${s.rate})`);
+      if (s.worstDispatch > s.rate || s.worst > s.rate) results.failures.push(`a Messaging Service's objects together sent more than its rate in one second (${s.worst} at Twilio, ${s.worstDispatch} at dispatch, limit ${s.rate})`);
+      if (s.steady < 0.95) results.failures.push(`a Messaging Service used ${(s.steady * 100).toFixed(1)} % of its rate while its objects had work (goal ≥ 95 %)`);
+    });
     // Last on this stack: its 100,000-message backlog goes on sending.
     if (cfg.phases.has("drain")) await phase("drain rate", async () => {
       step(`sending cost vs backlog (${cfg.drainBacklog} queued or deferred)`);
@@ -379,6 +392,7 @@ function report(r) {
       `Per message (counted): inbound ${n1(oldIn.d1Queries)} D1 queries, ${n1(oldIn.subrequests)} subrequest, ${n1(oldIn.doRequests)} DO requests (a new customer: ${n1(newIn.subrequests)} subrequests); outbound with its receipt ${n1(out_.d1Queries)} D1 queries (${n1(out_.rowsRead)} rows read, ${n1(out_.rowsWritten)} written), ${n1(out_.subrequests)} subrequests, ${n1(out_.doRequests)} DO requests; CXone token requests 0 per message.`,
     );
   }
+  if (r.service) summary.push(`A Messaging Service over ${r.service.objects.length} sender objects: ${(r.service.steady * 100).toFixed(0)} % of its ${r.service.rate}/s used while all had work, worst second ${r.service.worst} at Twilio (limit ${r.service.rate}).`);
   if (r.drain) summary.push(`Sending cost vs backlog: ${r.drain.scenarios.small.rate.toFixed(0)} sends/s with 100–200 queued; ${(r.drain.ratioQueued * 100).toFixed(0)} % of that with ${r.drain.backlog.toLocaleString("en-US")} queued, ${(r.drain.ratioDeferred * 100).toFixed(0)} % behind ${r.drain.backlog.toLocaleString("en-US")} deferred.`);
   if (r.ticks) {
     summary.push(
@@ -525,6 +539,8 @@ function report(r) {
     const [, inbound, outbound] = r.cost.map(perMessage);
     out.push("", "## 3c. The paper plan: 10 million messages a day", "", ...planSection({ inbound, outbound }));
   }
+  if (r.service) out.push("", "## 3d. A Messaging Service over several sender objects", "", ...serviceSection(r.service));
+
   if (r.ticks) {
     out.push("", "## 4. Cron tick cost vs D1 size", "");
     out.push(

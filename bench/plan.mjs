@@ -17,6 +17,8 @@ const PEAK = 1_000;
 /** Half the messages are customers' texts, half agents' replies with their receipts (assumed). */
 const INBOUND_SHARE = 0.5;
 const MONTH_DAYS = 30;
+/** MESSAGING_SERVICE_SHARDS' default: a service's queue over this many sender objects (none before). */
+const SERVICE_SHARDS = 4;
 /** D1: one database is single-threaded; at ~1 ms a statement it runs about 1,000 a second (D1 FAQ). */
 const D1_STATEMENTS_PER_S = 1_000;
 const D1_MAX_GB = 10;
@@ -31,7 +33,7 @@ const PRICE = {
 };
 const billed = ({ included, perMillion }, amount) => (Math.max(0, amount - included) / 1e6) * perMillion;
 
-function figures(inbound, outbound, retentionDays) {
+function figures(inbound, outbound, retentionDays, shards) {
   const mix = (key) => INBOUND_SHARE * inbound[key] + (1 - INBOUND_SHARE) * outbound[key];
   const month = DAY * MONTH_DAYS;
   const storageGb = (DAY * retentionDays * BYTES_PER_MESSAGE) / 1e9;
@@ -49,15 +51,15 @@ function figures(inbound, outbound, retentionDays) {
     databasesForRate: (PEAK * mix("d1Queries")) / D1_STATEMENTS_PER_S,
     storageGb,
     databasesForStorage: storageGb / D1_MAX_GB,
-    senderRequestsPeak: PEAK * (1 - INBOUND_SHARE) * outbound.doRequests,
+    senderRequestsPeak: (PEAK * (1 - INBOUND_SHARE) * outbound.doRequests) / shards,
     cost,
     total: Object.values(cost).reduce((a, b) => a + b, 0),
   };
 }
 
 export function planSection(now, { retentionDays = 30 } = {}) {
-  const before = figures(BEFORE.inbound, BEFORE.outbound, retentionDays);
-  const after = figures(now.inbound, now.outbound, retentionDays);
+  const before = figures(BEFORE.inbound, BEFORE.outbound, retentionDays, 1);
+  const after = figures(now.inbound, now.outbound, retentionDays, SERVICE_SHARDS);
   const n = (v, d = 0) => v.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const usd = (v) => `$${n(v)}`;
   const row = (name, f) => [name, f(before), f(after)];
@@ -71,7 +73,7 @@ export function planSection(now, { retentionDays = 30 } = {}) {
         row("… in databases' worth of D1 (one ≈ 1,000/s)", (f) => `${n(f.databasesForRate, 1)}×`),
         row("D1 rows written / read per second at peak", (f) => `${n(f.rowsWrittenPeak)} / ${n(f.rowsReadPeak)}`),
         row(`D1 storage after ${retentionDays} days (${n(BYTES_PER_MESSAGE)} B per message) · in 10 GB databases`, (f) => `${n(f.storageGb)} GB · ${n(f.databasesForStorage, 1)}×`),
-        row("requests per second to one sender object at peak (all replies through one Messaging Service)", (f) => n(f.senderRequestsPeak)),
+        row(`requests per second to one sender object at peak (all replies through one Messaging Service: one object before, ${SERVICE_SHARDS} now)`, (f) => n(f.senderRequestsPeak)),
         row("requests per second to one thread object", () => "a customer's own pace (≤ a few)"),
         row("Workers requests / month", (f) => usd(f.cost.workers)),
         row("Durable Object requests / month", (f) => usd(f.cost.durableObjects)),

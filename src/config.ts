@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isBusinessNumber, isMessagingService, isSenderKey } from "./domain/compliance/e164";
+import { parseSenderObject, shareOf, shardCount } from "./domain/outbound/shards";
 import { AppError } from "./errors";
 
 // Settings arrive as strings (vars and secrets alike); "" counts as unset so that an empty
@@ -60,6 +61,8 @@ const RawConfig = z.object({
   RETENTION_DAYS: positive(30),
   SENDER_MPS: positive(1),
   SENDER_MPS_OVERRIDES: text,
+  // contract §10: a Messaging Service's queue is split over this many sender objects.
+  MESSAGING_SERVICE_SHARDS: positive(4).refine((n) => Number.isInteger(n) && n <= 64, "must be a whole number from 1 to 64"),
   // Tuning knobs with production defaults; tests and the soak shrink them.
   UPSTREAM_TIMEOUT_MS: positive(10_000),
   RETRY_MAX_ATTEMPTS: positive(20),
@@ -188,7 +191,12 @@ export function requireConfig<A extends Area = "core">(env: object, ...areas: A[
   return config as Ready<A>;
 }
 
-/** Segments per second for a sender (E.164 number or Messaging Service SID). */
+/**
+ * Segments per second for a sender (E.164 number or Messaging Service SID), or for one shard of
+ * a Messaging Service (its object name, `MG…#k`): the shard's share of the service's rate.
+ */
 export function senderRate(config: Config, sender: string): number {
-  return config.senderOverrides[sender] ?? config.SENDER_MPS;
+  const { key, shard } = parseSenderObject(sender);
+  const rate = config.senderOverrides[key] ?? config.SENDER_MPS;
+  return shard === undefined ? rate : shareOf(rate, shardCount(config, key), shard);
 }

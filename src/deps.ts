@@ -1,6 +1,6 @@
 import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
-import { addOptOut, businessNumberOf, claimOutbound, isSuppressed, outboundByCxoneId } from "./adapters/db/outbound";
+import { addOptOut, businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId } from "./adapters/db/outbound";
 import { advanceStatus, claimOrphans, dropOrphans, markMatched, markRequeued, orphansOf, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
 import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
@@ -15,7 +15,7 @@ import { log } from "./log";
 import { failUnsent, queueReport } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
-import { acceptOutbound, type AcceptDeps } from "./domain/outbound/accept";
+import { acceptOutbound, type AcceptDeps, type PageDeps } from "./domain/outbound/accept";
 import type { ProactiveDeps } from "./domain/proactive";
 import { firstAnswer, recordProactiveConversation, rememberAnswer } from "./adapters/db/proactive";
 import { flushReports } from "./domain/outbox";
@@ -56,6 +56,15 @@ export function acceptDeps(env: Env, config: Ready, later?: (task: () => Promise
     enqueue: async (sender, job) => {
       await env.SENDER.getByName(sender).enqueue(sender, job);
     },
+  };
+}
+
+export function pageDeps(env: Env, config: Ready): PageDeps {
+  const db = database(env.DB);
+  return {
+    ...acceptDeps(env, config),
+    lookupPage: (conversationIds, cxoneIds) => lookupPage(db, conversationIds, cxoneIds),
+    claimMany: (rows, now) => claimOutboundMany(db, rows, now),
   };
 }
 

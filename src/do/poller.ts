@@ -5,8 +5,8 @@ import { recordDeadLetter } from "../adapters/db/dead-letters";
 import { outboundByCxoneId } from "../adapters/db/outbound";
 import { requireConfig } from "../config";
 import { openMessagingApi } from "../adapters/cxone/port";
-import { acceptDeps, refuseOutbound } from "../deps";
-import { acceptOutbound } from "../domain/outbound/accept";
+import { pageDeps, refuseOutbound } from "../deps";
+import { acceptPage } from "../domain/outbound/accept";
 import { asAppError } from "../errors";
 import { entryEnv } from "../entry-env";
 import { log } from "../log";
@@ -54,25 +54,23 @@ export class PollerDO extends DurableObject<Env> {
   private async pass(): Promise<void> {
     const config = requireConfig(this.env);
     const cxone = openMessagingApi(this.env);
-    const deps = acceptDeps(this.env, config);
+    const deps = pageDeps(this.env, config);
     const started = Date.now();
     const result: PollResult = { pages: 0, items: 0, invalid: 0, cursor: this.meta.get("cursor") };
     try {
       while (result.pages < MAX_PAGES && Date.now() - started < config.POLL_BUDGET_MS) {
         const page = await cxone.pollMessages(result.cursor);
         if (page.items.length === 0) break;
-        for (let i = 0; i < page.items.length; i += CONCURRENCY) {
-          await Promise.all(
-            page.items.slice(i, i + CONCURRENCY).map(async (raw) => {
-              const item = OutboundItem.safeParse(raw);
-              if (item.success) await acceptOutbound(deps, config, item.data, "poll");
-              else {
-                result.invalid += 1;
-                await this.invalidItem(raw, item.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; "), result.cursor);
-              }
-            }),
-          );
+        const valid: OutboundItem[] = [];
+        for (const raw of page.items) {
+          const item = OutboundItem.safeParse(raw);
+          if (item.success) valid.push(item.data);
+          else {
+            result.invalid += 1;
+            await this.invalidItem(raw, item.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; "), result.cursor);
+          }
         }
+        await acceptPage(deps, config, valid, CONCURRENCY);
         result.items += page.items.length;
         result.pages += 1;
         if (!page.cursor) break;

@@ -9,6 +9,7 @@ import { statusHistory } from "../adapters/db/status";
 import { requireConfig } from "../config";
 import { reconcileDeps } from "../deps";
 import { threadName } from "../domain/inbound";
+import { senderObjects } from "../domain/outbound/shards";
 import { reconcile } from "../domain/reconcile";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
@@ -105,8 +106,24 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .get("/admin/senders/:sender", async (c) => {
     const sender = parseOr400(BusinessKey.refine((v) => v !== "*", "must be a sender number or MG SID"), c.req.param("sender"));
-    const stub = c.env.SENDER.getByName(sender);
-    return c.json({ ...(await stub.stats()), sent: await stub.dispatchLog() });
+    // A sharded Messaging Service answers for all its objects together: counts summed, sends merged.
+    const objects = senderObjects(requireConfig(c.env), sender);
+    const parts = await Promise.all(objects.map(async (name) => {
+      const stub = c.env.SENDER.getByName(name);
+      return { stats: await stub.stats(), sent: await stub.dispatchLog() };
+    }));
+    const sum = (k: "rate" | "queued" | "sending" | "done" | "failed" | "dead") => parts.reduce((n, p) => n + p.stats[k], 0);
+    return c.json({
+      sender,
+      rate: sum("rate"),
+      queued: sum("queued"),
+      sending: sum("sending"),
+      done: sum("done"),
+      failed: sum("failed"),
+      dead: sum("dead"),
+      shards: objects.length > 1 ? parts.map((p, k) => ({ ...p.stats, sender: objects[k] })) : undefined,
+      sent: parts.flatMap((p, k) => (objects.length > 1 ? p.sent.map((s) => ({ ...s, shard: objects[k] })) : p.sent)).sort((a, b) => a.at - b.at),
+    });
   })
   .post("/admin/reconcile", async (c) => {
     const config = requireConfig(c.env);

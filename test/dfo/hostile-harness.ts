@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { http } from "msw";
 import { beforeEach, expect, vi, type MockInstance } from "vitest";
+import { requireConfig } from "../../src/config";
 import { hmacSha256Hex } from "../../src/crypto";
+import { senderObjects } from "../../src/domain/outbound/shards";
 import { DFO_BINDINGS as D, SERVICE_SID } from "../support/bindings";
 import { network } from "../support/network";
 import { send, snapshot, useHostileHarness, type Call, type Snapshot } from "../hostile/harness";
@@ -13,7 +15,8 @@ import { send, snapshot, useHostileHarness, type Call, type Snapshot } from "../
  * queue — so "nothing queued, nothing sent" is checked where a reply would go.
  */
 export const MAIN = "+15550001000";
-export const SENDERS = [MAIN, "+15550002000", SERVICE_SID];
+/** Every sender object a reply could be queued in: the service's are its shards. */
+const senders = () => [MAIN, "+15550002000", ...senderObjects(requireConfig(env), SERVICE_SID)];
 export const CHANNEL = "chat_main";
 export const R2 = (channel = CHANNEL) => `/cxone/dfo/2.0/channel/${channel}/outbound`;
 export const R1 = (post: string) => `/cxone/dfo/1.0/posts/${post}/messages`;
@@ -45,7 +48,7 @@ export function useDfoHostile(): void {
 
 /** Every job a sender has ever held, in any state. */
 export async function queued(): Promise<number> {
-  const all = await Promise.all(SENDERS.map((s) => env.SENDER.getByName(s).stats()));
+  const all = await Promise.all(senders().map((s) => env.SENDER.getByName(s).stats()));
   return all.reduce((n, s) => n + s.queued + s.sending + s.done + s.failed + s.dead, 0);
 }
 

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { requireConfig } from "../../src/config";
+import { senderObject } from "../../src/domain/outbound/shards";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
@@ -126,13 +128,15 @@ describe("an agent reply reaches the customer exactly once", () => {
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode])).toEqual([["FAILED", "NO_SENDER"]]);
   });
 
-  it("sends through a Messaging Service the reply names, counting against the service's bucket", async () => {
+  it("sends through a Messaging Service the reply names, counting against its conversation's share of the service's bucket", async () => {
     const mg = `MG${"a".repeat(32)}`;
     const item = outboundItem({ from: mg });
     await push(item);
-    await settle(mg);
+    const shard = senderObject(requireConfig(env), mg, item.conversationId);
+    expect(shard).toMatch(new RegExp(`^${mg}#[0-3]$`));
+    await settle(shard);
     expect(sentTo(item.to)[0]).toMatchObject({ messaging_service_sid: mg });
-    expect((await sender(mg).stats()).done).toBeGreaterThanOrEqual(1);
+    expect((await sender(shard).stats()).done).toBeGreaterThanOrEqual(1);
   });
 
   it("retries the SENT report when CXone is down and lands it once", async () => {

@@ -19,7 +19,8 @@ export const TEST_BINDINGS = {
   API_TOKEN: "test-api-token",
   SENDER_MPS: "5",
   // A fast sender for the tests that drain a thousand messages.
-  SENDER_MPS_OVERRIDES: JSON.stringify({ "+15550009000": 500, "+15550009001": 500, "+15550009002": 100_000 }),
+  // A Messaging Service at 40/s: split over MESSAGING_SERVICE_SHARDS (default 4) objects of 10/s.
+  SENDER_MPS_OVERRIDES: JSON.stringify({ "+15550009000": 500, "+15550009001": 500, "+15550009002": 100_000, [`MG${"5".repeat(32)}`]: 40 }),
   UPSTREAM_TIMEOUT_MS: "300",
   RETRY_BASE_MS: "1000",
   RETRY_CAP_MS: "60000",

@@ -34,6 +34,47 @@ export async function claimOutbound(db: Db, row: NewOutbound, now = Date.now()):
   return inserted.length > 0;
 }
 
+/** What a page of polled replies needs from D1 before claiming: one statement for the whole page. */
+export interface PageLookup {
+  /** Conversation id → its business number (null: known, none). */
+  business: Map<string, string | null>;
+  /** CXone id → the reply already claimed under it. */
+  existing: Map<string, { state: string; sender: string | null; createdAt: number; cxoneCreatedAt: string | null }>;
+}
+
+export async function lookupPage(db: Db, conversationIds: string[], cxoneIds: string[]): Promise<PageLookup> {
+  const rows = await db.all<{ kind: "c" | "m"; key: string; business: string | null; state: string | null; sender: string | null; createdAt: number | null; cxoneCreatedAt: string | null }>(sql`
+    SELECT 'c' AS kind, id AS key, business, NULL AS state, NULL AS sender, NULL AS createdAt, NULL AS cxoneCreatedAt
+      FROM ${conversations} WHERE id IN (SELECT value FROM json_each(${JSON.stringify([...new Set(conversationIds)])}))
+    UNION ALL
+    SELECT 'm', cxone_message_id, NULL, state, sender, created_at, cxone_created_at
+      FROM ${messages} WHERE cxone_message_id IN (SELECT value FROM json_each(${JSON.stringify(cxoneIds)})) AND direction = 'outbound'`);
+  const out: PageLookup = { business: new Map(), existing: new Map() };
+  for (const r of rows) {
+    if (r.kind === "c") out.business.set(r.key, r.business);
+    else out.existing.set(r.key, { state: r.state!, sender: r.sender, createdAt: r.createdAt!, cxoneCreatedAt: r.cxoneCreatedAt });
+  }
+  return out;
+}
+
+/**
+ * Claims several CXone ids in one statement (the rows travel as one JSON parameter: D1 binds at
+ * most 100 values a statement). Returns the ids this call inserted; the others were claimed first.
+ */
+export async function claimOutboundMany(db: Db, rows: NewOutbound[], now = Date.now()): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const json = JSON.stringify(rows.map((r) => ({ ...r, cxoneCreatedAt: r.cxoneCreatedAt ?? null, batchId: r.batchId ?? null, sendAfter: r.sendAfter ?? null })));
+  // "WHERE true": SQLite reads ON CONFLICT after a bare SELECT's FROM as a join constraint.
+  const inserted = await db.all<{ id: string }>(sql`
+    INSERT INTO ${messages} (direction, state, created_at, updated_at, cxone_message_id, conversation_id, customer, sender, segments, encoding, cxone_created_at, batch_id, send_after, check_at)
+    SELECT 'outbound', 'queued', ${now}, ${now}, value ->> '$.cxoneMessageId', value ->> '$.conversationId', value ->> '$.customer', value ->> '$.sender',
+           value ->> '$.segments', value ->> '$.encoding', value ->> '$.cxoneCreatedAt', value ->> '$.batchId', value ->> '$.sendAfter', value ->> '$.checkAt'
+      FROM json_each(${json}) WHERE true
+    ON CONFLICT (cxone_message_id) DO NOTHING
+    RETURNING cxone_message_id AS id`);
+  return new Set(inserted.map((r) => r.id));
+}
+
 export async function outboundByCxoneId(db: Db, cxoneMessageId: string) {
   return db.select().from(messages).where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.direction, "outbound"))).get();
 }

@@ -57,7 +57,7 @@ export const messages = sqliteTable(
     messageSid: text("message_sid"),
     conversationId: text("conversation_id"),
     customer: text("customer").notNull(),
-    /** Business number, or for outbound the sender key (number or MG SID). */
+    /** Business number, or for outbound the sender object (number, MG SID, or MG SID#shard). */
     sender: text("sender"),
     state: text("state", { enum: MESSAGE_STATES }).notNull(),
     twilioStatus: text("twilio_status"),

@@ -1,9 +1,10 @@
 import type { Ready } from "../../config";
 import type { OutboundItem } from "../../adapters/cxone/reply-item";
-import type { NewOutbound } from "../../adapters/db/outbound";
+import type { NewOutbound, PageLookup } from "../../adapters/db/outbound";
 import { log } from "../../log";
 import { createdInstant, jobFor, resolveSender, type OutboundJob } from "./job";
 import { countSegments } from "../compliance/segments";
+import { senderObject } from "./shards";
 
 /** What accepting an agent reply needs from the outside world. */
 export interface AcceptDeps {
@@ -17,6 +18,13 @@ export interface AcceptDeps {
   enqueue(sender: string, job: OutboundJob): Promise<void>;
 }
 
+/** The poller's page: the same, with its D1 reads and claims made for the whole page at once. */
+export interface PageDeps extends AcceptDeps {
+  lookupPage(conversationIds: string[], cxoneIds: string[]): Promise<PageLookup>;
+  /** Inserts the rows; the CXone ids this call claimed. */
+  claimMany(rows: NewOutbound[], now: number): Promise<Set<string>>;
+}
+
 export interface Accepted {
   duplicate: boolean;
   state: "queued" | "failed" | string;
@@ -27,56 +35,83 @@ export interface Accepted {
   createdAt: number;
 }
 
-/**
- * Takes an agent reply from a push or the poll into the send queue, exactly once: the CXone id
- * claims a unique row first, and only the claimer queues it. A duplicate whose first copy never
- * reached its queue (a crash between the two steps) is queued again — the queue ignores ids it has.
- */
-export async function acceptOutbound(
-  deps: AcceptDeps,
-  config: Ready,
-  item: OutboundItem,
-  source: "push" | "poll" | "proactive",
-  extra: Pick<OutboundJob, "notBefore" | "batchId" | "proactive"> = {},
-): Promise<Accepted> {
-  const now = Date.now();
-  const orderedAt = createdInstant(item.createdTime) ?? now;
-  const business = await deps.businessNumberOf(item.conversationId);
+type Extra = Pick<OutboundJob, "notBefore" | "batchId" | "proactive">;
+type Existing = Awaited<ReturnType<AcceptDeps["existing"]>>;
+
+/** Who sends a reply, which object queues it, and the row that claims its CXone id. */
+function planFor(config: Ready, item: OutboundItem, business: string | null | undefined, extra: Extra, now: number) {
   const sender = resolveSender(config, item.from, business);
+  // The object that queues it: the sender itself, or the conversation's shard of a Messaging Service.
+  const queue = sender && senderObject(config, sender.key, item.conversationId);
   const { segments, encoding } = countSegments(item.body);
-  const claimed = await deps.claim({
+  const row: NewOutbound = {
     cxoneMessageId: item.id,
     conversationId: item.conversationId,
     customer: item.to,
-    sender: sender?.key ?? null,
+    sender: queue ?? null,
     segments,
     encoding,
     cxoneCreatedAt: item.createdTime,
     batchId: extra.batchId,
     sendAfter: extra.notBefore,
     checkAt: Math.max(now, extra.notBefore ?? 0) + config.RECONCILE_AFTER_MINUTES * 60_000,
-  }, now);
-  if (!claimed) {
-    const existing = await deps.existing(item.id);
-    log("info", "outbound.duplicate", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, status: existing?.state });
-    const createdAt = existing ? (createdInstant(existing.cxoneCreatedAt ?? undefined) ?? existing.createdAt) : orderedAt;
-    if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued", createdAt };
-    // Still "queued": the first copy's handler may have died before queueing or refusing it, so
-    // this copy finishes the job (the queue ignores ids it has; the sender checks opt-outs again).
-    const key = existing.sender ?? sender?.key;
-    if (!sender || !key) return { duplicate: true, state: await refuseNoSender(deps, item), createdAt };
-    await deps.enqueue(key, jobFor(item, { ...sender, key }, { ...extra, business: business ?? undefined }));
-    return { duplicate: true, state: "queued", createdAt };
-  }
-  if (!sender) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: orderedAt };
-  if (await deps.isSuppressed(item.to, [business, sender.from, sender.messagingServiceSid])) {
+  };
+  return { item, business, sender, queue, segments, encoding, row, orderedAt: createdInstant(item.createdTime) ?? now };
+}
+type Plan = ReturnType<typeof planFor>;
+
+/**
+ * Takes an agent reply from a push or the poll into the send queue, exactly once: the CXone id
+ * claims a unique row first, and only the claimer queues it. A duplicate whose first copy never
+ * reached its queue (a crash between the two steps) is queued again — the queue ignores ids it has.
+ */
+export async function acceptOutbound(deps: AcceptDeps, config: Ready, item: OutboundItem, source: "push" | "poll" | "proactive", extra: Extra = {}): Promise<Accepted> {
+  const now = Date.now();
+  const plan = planFor(config, item, await deps.businessNumberOf(item.conversationId), extra, now);
+  if (!(await deps.claim(plan.row, now))) return duplicate(deps, plan, await deps.existing(item.id), source, extra);
+  if (plan.sender && (await deps.isSuppressed(item.to, [plan.business, plan.sender.from, plan.sender.messagingServiceSid]))) {
     await deps.refuse(item.id, "OPTED_OUT", "the recipient opted out");
     log("info", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "OPTED_OUT", to: item.to });
-    return { duplicate: false, state: "failed", createdAt: orderedAt };
+    return { duplicate: false, state: "failed", createdAt: plan.orderedAt };
   }
-  await deps.enqueue(sender.key, jobFor(item, sender, { ...extra, business: business ?? undefined }));
-  log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: sender.key, segments, encoding, to: item.to });
-  return { duplicate: false, state: "queued", createdAt: orderedAt };
+  return claimed(deps, plan, source, extra);
+}
+
+/**
+ * A page of polled replies in two D1 statements: one reads the page's conversations and the ids
+ * already claimed, one claims the rest. The opt-out check is left to the sender, which makes it
+ * for every message anyway right before sending it (a STOP that came while it waited must win).
+ */
+export async function acceptPage(deps: PageDeps, config: Ready, items: OutboundItem[], concurrency: number): Promise<void> {
+  const now = Date.now();
+  const unique = [...new Map(items.map((i) => [i.id, i])).values()];
+  const lookup = await deps.lookupPage(unique.map((i) => i.conversationId), unique.map((i) => i.id));
+  const plans = unique.map((item) => planFor(config, item, lookup.business.get(item.conversationId), {}, now));
+  const mine = await deps.claimMany(plans.filter((p) => !lookup.existing.has(p.item.id)).map((p) => p.row), now);
+  for (let i = 0; i < plans.length; i += concurrency) {
+    await Promise.all(plans.slice(i, i + concurrency).map((p) => (mine.has(p.item.id) ? claimed(deps, p, "poll", {}) : duplicate(deps, p, lookup.existing.get(p.item.id), "poll", {}))));
+  }
+}
+
+async function claimed(deps: AcceptDeps, plan: Plan, source: string, extra: Extra): Promise<Accepted> {
+  const { item, sender, queue } = plan;
+  if (!sender || !queue) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: plan.orderedAt };
+  await deps.enqueue(queue, jobFor(item, sender, { ...extra, business: plan.business ?? undefined }));
+  log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: queue, segments: plan.segments, encoding: plan.encoding, to: item.to });
+  return { duplicate: false, state: "queued", createdAt: plan.orderedAt };
+}
+
+async function duplicate(deps: AcceptDeps, plan: Plan, existing: Existing, source: string, extra: Extra): Promise<Accepted> {
+  const { item, sender } = plan;
+  log("info", "outbound.duplicate", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, status: existing?.state });
+  const createdAt = existing ? (createdInstant(existing.cxoneCreatedAt ?? undefined) ?? existing.createdAt) : plan.orderedAt;
+  if (existing?.state !== "queued") return { duplicate: true, state: existing?.state ?? "queued", createdAt };
+  // Still "queued": the first copy's handler may have died before queueing or refusing it, so
+  // this copy finishes the job (the queue ignores ids it has; the sender checks opt-outs again).
+  const key = existing.sender ?? plan.queue;
+  if (!sender || !key) return { duplicate: true, state: await refuseNoSender(deps, item), createdAt };
+  await deps.enqueue(key, jobFor(item, { ...sender, key }, { ...extra, business: plan.business ?? undefined }));
+  return { duplicate: true, state: "queued", createdAt };
 }
 
 async function refuseNoSender(deps: AcceptDeps, item: OutboundItem): Promise<"failed"> {
