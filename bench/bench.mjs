@@ -317,7 +317,8 @@ try {
       results.service = await benchService(stack, { rate: cfg.serviceRate, count: cfg.serviceRate * cfg.serviceSeconds });
       const s = results.service;
       console.log(`  ${s.objects.length} objects: utilization ${(s.utilization * 100).toFixed(1)} % (${(s.steady * 100).toFixed(1)} % while all had work), worst window ${s.worst} at Twilio, ${s.worstDispatch} at dispatch (limit ${s.rate})`);
-      if (s.worstDispatch > s.rate || s.worst > s.rate) results.failures.push(`a Messaging Service's objects together sent more than its rate in one second (${s.worst} at Twilio, ${s.worstDispatch} at dispatch, limit ${s.rate})`);
+      // The promise is made where the bridge sends (contract §5), as for one sender (section 2a).
+      if (s.worstDispatch > s.rate) results.failures.push(`a Messaging Service's objects together dispatched more than its rate in one second (${s.worstDispatch}, limit ${s.rate})`);
       if (s.steady < 0.95) results.failures.push(`a Messaging Service used ${(s.steady * 100).toFixed(1)} % of its rate while its objects had work (goal ≥ 95 %)`);
     });
     // Last on this stack: its 100,000-message backlog goes on sending.
