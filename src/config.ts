@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { isBusinessNumber, isMessagingService, isSenderKey } from "./domain/compliance/e164";
-import { parseSenderObject, shareOf, shardCount } from "./domain/outbound/shards";
 import { AppError } from "./errors";
 
 // Settings arrive as strings (vars and secrets alike); "" counts as unset so that an empty
@@ -191,12 +190,7 @@ export function requireConfig<A extends Area = "core">(env: object, ...areas: A[
   return config as Ready<A>;
 }
 
-/**
- * Segments per second for a sender (E.164 number or Messaging Service SID), or for one shard of
- * a Messaging Service (its object name, `MG…#k`): the shard's share of the service's rate.
- */
+/** Segments per second for a sender (E.164 number or Messaging Service SID). */
 export function senderRate(config: Config, sender: string): number {
-  const { key, shard } = parseSenderObject(sender);
-  const rate = config.senderOverrides[key] ?? config.SENDER_MPS;
-  return shard === undefined ? rate : shareOf(rate, shardCount(config, key), shard);
+  return config.senderOverrides[sender] ?? config.SENDER_MPS;
 }

@@ -58,7 +58,9 @@ export function drainRoute(request: Request, env: Env): Promise<Response> | unde
     const byObject = new Map<string, number[]>();
     for (let i = body.from ?? 0; i < (body.from ?? 0) + body.count; i++) {
       const name = senderObject(config, body.service, `${body.tag}-${i}`);
-      byObject.set(name, [...(byObject.get(name) ?? []), i]);
+      const indexes = byObject.get(name) ?? [];
+      indexes.push(i);
+      byObject.set(name, indexes);
     }
     const queued: Record<string, number> = {};
     for (const [name, only] of byObject) queued[name] = await (env.SENDER.getByName(name) as unknown as Seedable).benchSeed({ ...body, sender: name, only });

@@ -1,7 +1,8 @@
-import { readConfig, requireConfig, senderRate } from "../config";
+import { readConfig, requireConfig } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
+import { objectRate } from "../domain/outbound/shards";
 import { SerialRunner } from "./runner";
 import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
 import { SendWork } from "./sender-send";
@@ -95,7 +96,7 @@ export class SenderDO extends SqliteObject {
     const sender = this.meta.get("sender");
     return {
       sender,
-      rate: sender ? senderRate(requireConfig(this.env), sender) : 0,
+      rate: sender ? objectRate(requireConfig(this.env), sender) : 0,
       queued: counts.queued ?? 0,
       sending: (counts.inflight ?? 0) + (counts.unknown ?? 0),
       done: counts.done ?? 0,
@@ -166,7 +167,7 @@ export class SenderDO extends SqliteObject {
   }
 
   private bucket(): RateBucket {
-    return new RateBucket(senderRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
+    return new RateBucket(objectRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
   }
 
   /** Applies a change to the bucket and keeps it: the slots survive restarts. */

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { instrumentD1, metricsRoute } from "../../bench/worker/instrumentation";
 import { OutboundItem } from "../../src/adapters/cxone/reply-item";
 import { requireConfig } from "../../src/config";
 import { pageDeps } from "../../src/deps";
@@ -8,28 +9,12 @@ import { d1Count } from "../support/inbound";
 import { useEmulators } from "../support/emulators";
 import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
 
-/** The D1 binding with every statement counted (prepare → run/all/first/raw; batch counts each). */
-function counting(db: D1Database): { db: D1Database; statements: () => number } {
-  let n = 0;
-  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...args: unknown[]) => wrap(Reflect.apply(value, target, args) as D1PreparedStatement);
-        if (["all", "run", "first", "raw"].includes(String(prop))) n += 1;
-        return value.bind(target);
-      },
-    });
-  const counted = new Proxy(db, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
-      if (prop === "batch") return (statements: D1PreparedStatement[]) => ((n += statements.length), target.batch(statements));
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: counted, statements: () => n };
+/** D1 statements through the bench's counting binding (bench/worker/instrumentation.ts), reset first. */
+async function counted(db: D1Database): Promise<{ db: D1Database; statements: () => Promise<number> }> {
+  const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+  const metrics = (method: string) => metricsRoute(new Request("https://bridge.test/__metrics", { method, headers: admin }), env)!;
+  metrics("DELETE");
+  return { db: instrumentD1(db), statements: async () => ((await metrics("GET").json()) as { d1: { queries: number } }).d1.queries };
 }
 
 describe("the poller's page", () => {
@@ -43,11 +28,11 @@ describe("the poller's page", () => {
     const push = pusher(emu);
     for (const i of items.slice(0, 5)) expect((await push(i)).status).toBe(200);
 
-    const d1 = counting(env.DB);
+    const d1 = await counted(env.DB);
     const config = requireConfig(env);
     const parsed = items.map((i) => OutboundItem.parse(i));
     await acceptPage(pageDeps({ ...env, DB: d1.db }, config), config, [...parsed, parsed[9]!], 8);
-    expect(d1.statements()).toBe(2);
+    expect(await d1.statements()).toBe(2);
 
     await settle(from);
     expect(emu.twilio.messages().filter((m) => m.from === from)).toHaveLength(50);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config";
-import { parseSenderObject, senderObject, senderObjects, shardCount, shareOf } from "../../src/domain/outbound/shards";
-import { senderRate } from "../../src/config";
+import { objectRate, parseSenderObject, senderObject, senderObjects, shardCount, shareOf } from "../../src/domain/outbound/shards";
 
 const SERVICE = `MG${"a".repeat(32)}`;
 const config = (vars: Record<string, string>) => readConfig({ SENDER_MPS: "1", ...vars }).config;
@@ -21,7 +20,7 @@ describe("Messaging Service shards", () => {
     expect(shardCount(c, SERVICE)).toBe(objects);
     expect(senderObjects(c, SERVICE)).toHaveLength(objects);
     // The shares are whole and add up to the service's rate exactly.
-    const shares = senderObjects(c, SERVICE).map((name) => senderRate(c, name));
+    const shares = senderObjects(c, SERVICE).map((name) => objectRate(c, name));
     expect(shares.reduce((a, b) => a + b, 0)).toBe(rate);
     if (objects > 1) expect(shares.every((q) => Number.isInteger(q) && q >= 1)).toBe(true);
   });
@@ -29,7 +28,7 @@ describe("Messaging Service shards", () => {
   it("never splits a phone number", () => {
     const c = config({ SENDER_MPS: "30" });
     expect(senderObject(c, "+15550001000", "conv-1")).toBe("+15550001000");
-    expect(senderRate(c, "+15550001000")).toBe(30);
+    expect(objectRate(c, "+15550001000")).toBe(30);
   });
 
   it("puts a conversation on the same shard every time, and spreads conversations evenly", () => {

@@ -1,4 +1,4 @@
-import type { Config } from "../../config";
+import { senderRate, type Config } from "../../config";
 import { isMessagingService } from "../compliance/e164";
 
 /**
@@ -15,7 +15,7 @@ import { isMessagingService } from "../compliance/e164";
 /** How many objects carry `key`'s queue: 1 for a phone number. */
 export function shardCount(config: Config, key: string): number {
   if (!isMessagingService(key)) return 1;
-  const rate = config.senderOverrides[key] ?? config.SENDER_MPS;
+  const rate = senderRate(config, key);
   if (!Number.isInteger(rate)) return 1;
   return Math.max(1, Math.min(config.MESSAGING_SERVICE_SHARDS, rate));
 }
@@ -30,6 +30,13 @@ export function shareOf(rate: number, shards: number, shard: number): number {
 export function senderObject(config: Config, key: string, conversationId: string): string {
   const shards = shardCount(config, key);
   return shards === 1 ? key : `${key}#${hashOf(conversationId) % shards}`;
+}
+
+/** Segments per second for a sender object: a sender's rate, or a shard's share of its service's. */
+export function objectRate(config: Config, name: string): number {
+  const { key, shard } = parseSenderObject(name);
+  const rate = senderRate(config, key);
+  return shard === undefined ? rate : shareOf(rate, shardCount(config, key), shard);
 }
 
 /** Every object that carries `key`'s queue (operators read them together). */
