@@ -43,6 +43,9 @@ export const twilio = createTwilioEmulator({
   callbackFaults: vars.EMU_CALLBACK_FAULTS ? JSON.parse(vars.EMU_CALLBACK_FAULTS) : undefined,
   random: random("twilio"),
   fetch: webhookClient(),
+  // EMU_WHATSAPP_TEMPLATES: JSON {"HX…": "text with {{1}}"} instead of the dev templates.
+  whatsappTemplates: vars.EMU_WHATSAPP_TEMPLATES ? JSON.parse(vars.EMU_WHATSAPP_TEMPLATES) : undefined,
+  whatsappReadShare: vars.EMU_WHATSAPP_READ_SHARE ? Number(vars.EMU_WHATSAPP_READ_SHARE) : undefined,
 });
 
 const cxoneMode = setting("CXONE_API_MODE") === "dfo" ? "dfo" : "open-messaging";

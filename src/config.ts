@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isBusinessNumber, isMessagingService, isSenderKey } from "./domain/compliance/e164";
+import { isBusinessNumber, isMessagingService, isSenderKey, isWhatsApp } from "./domain/compliance/e164";
 import { AppError } from "./errors";
 
 // Settings arrive as strings (vars and secrets alike); "" counts as unset so that an empty
@@ -37,7 +37,7 @@ const RawConfig = z.object({
   TWILIO_API_KEY_SID: text,
   TWILIO_API_KEY_SECRET: text,
   TWILIO_MESSAGING_SERVICE_SID: text.refine((v) => v === undefined || isMessagingService(v), "must look like MG + 32 hex digits"),
-  TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || isBusinessNumber(v), "must be an E.164 number or a short code"),
+  TWILIO_FROM_NUMBER: text.refine((v) => v === undefined || (isBusinessNumber(v) && !isWhatsApp(v)), "must be an E.164 number or a short code"),
   TWILIO_API_BASE: url,
   CXONE_API_MODE: text.pipe(z.enum(["open-messaging", "dfo"], { error: "must be open-messaging or dfo" }).default("open-messaging")),
   CXONE_API_BASE: url,
@@ -62,6 +62,10 @@ const RawConfig = z.object({
   SENDER_MPS_OVERRIDES: text,
   // contract §10: a Messaging Service's queue is split over this many sender objects.
   MESSAGING_SERVICE_SHARDS: positive(4).refine((n) => Number.isInteger(n) && n <= 64, "must be a whole number from 1 to 64"),
+  // contract §9: WhatsApp's default sender, its templates (name[:language] → Content SID) and rate.
+  WHATSAPP_FROM_NUMBER: text.refine((v) => v === undefined || isWhatsApp(v), "must look like whatsapp:+14155550100"),
+  WHATSAPP_TEMPLATES: text,
+  WHATSAPP_MPS: positive(20),
   // Tuning knobs with production defaults; tests and the soak shrink them.
   UPSTREAM_TIMEOUT_MS: positive(10_000),
   RETRY_MAX_ATTEMPTS: positive(20),
@@ -77,13 +81,19 @@ const RawConfig = z.object({
 
 /** CXONE_DFO_CHANNELS: business sender (E.164, short code, MG…) or "*" → DFO channel id. */
 const DfoChannels = z.record(
-  z.string().refine((k) => k === "*" || isSenderKey(k), "keys must be E.164 numbers, short codes, MG SIDs or *"),
+  z.string().refine((k) => k === "*" || isSenderKey(k), "keys must be E.164 numbers, short codes, whatsapp:+… senders, MG SIDs or *"),
   z.string().min(1).max(200),
 );
 
 const Overrides = z.record(
-  z.string().refine(isSenderKey, "keys must be E.164 numbers, short codes or MG SIDs"),
+  z.string().refine(isSenderKey, "keys must be E.164 numbers, short codes, whatsapp:+… senders or MG SIDs"),
   z.number().positive(),
+);
+
+/** WHATSAPP_TEMPLATES: "name" or "name:language" → a Twilio Content SID. */
+const Templates = z.record(
+  z.string().regex(/^[a-z0-9_]{1,512}(:[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?)?$/, "keys must be template names, optionally :language (flight_update, flight_update:es)"),
+  z.string().regex(/^HX[0-9a-fA-F]{32}$/, "values must be Content SIDs (HX…)"),
 );
 
 export type Config = ReturnType<typeof finish>;
@@ -129,6 +139,7 @@ function finish(raw: z.infer<typeof RawConfig>) {
   const problems: string[] = [];
   const overrides = jsonSetting("SENDER_MPS_OVERRIDES", raw.SENDER_MPS_OVERRIDES, Overrides, "sender → segments per second", problems) ?? {};
   const dfoChannels = jsonSetting("CXONE_DFO_CHANNELS", raw.CXONE_DFO_CHANNELS, DfoChannels, "business sender (or *) → DFO channel id", problems) ?? {};
+  const whatsappTemplates = jsonSetting("WHATSAPP_TEMPLATES", raw.WHATSAPP_TEMPLATES, Templates, "template name[:language] → Content SID (HX…)", problems) ?? {};
   const apiBase = (raw.TWILIO_API_BASE ?? "https://api.twilio.com").replace(/\/+$/, "");
   return {
     ...raw,
@@ -140,6 +151,7 @@ function finish(raw: z.infer<typeof RawConfig>) {
     TWILIO_API_BASE: apiBase,
     QUIET_HOURS: raw.QUIET_HOURS ?? "21:00-08:00",
     senderOverrides: overrides,
+    whatsappTemplates,
     problems,
   };
 }
@@ -190,7 +202,10 @@ export function requireConfig<A extends Area = "core">(env: object, ...areas: A[
   return config as Ready<A>;
 }
 
-/** Segments per second for a sender (E.164 number or Messaging Service SID). */
+/**
+ * A sender's rate: segments per second for a number or Messaging Service, messages per second for
+ * a WhatsApp sender (contract §9: WhatsApp is not segmented).
+ */
 export function senderRate(config: Config, sender: string): number {
-  return config.senderOverrides[sender] ?? config.SENDER_MPS;
+  return config.senderOverrides[sender] ?? (isWhatsApp(sender) ? config.WHATSAPP_MPS : config.SENDER_MPS);
 }

@@ -194,6 +194,7 @@ export function proactiveDeps(env: Env, config: Ready): ProactiveDeps {
     openProactive: (alert) => cxone.openProactive(alert),
     recordConversation: (row) => recordProactiveConversation(db, row),
     accept: (item, extra) => acceptOutbound(accept, config, item, "proactive", extra),
+    lastInbound: (sender, customer) => env.SENDER.getByName(sender).lastInbound(customer),
     remember: (req, answer) => rememberAnswer(db, req, answer),
   };
 }

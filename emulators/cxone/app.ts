@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { Faults, faultMiddleware } from "../faults";
 import { faultRoutes } from "../control-routes";
-import { AgentReply, AppendMessage, CreateConversation, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
+import { addressProblem, AgentReply, AppendMessage, ChannelType, CreateConversation, FEED_CHANNEL, type FeedChannel, PollQuery, StatusUpdate, UpdateConversation } from "./schemas";
 import { CxoneState, type EmuConversation, type FeedItem, type StatusReportRecord } from "./state";
 
 export interface CxoneEmulatorOptions {
@@ -31,10 +31,17 @@ async function hmacHex(secret: string, body: string): Promise<string> {
   return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const encodeCursor = (position: number) => btoa(`pos:${position}`);
-function decodeCursor(cursor: string): number | undefined {
+/**
+ * Each channel's feed has its own cursor sequence: SMS's is what it always was (`pos:N`), WhatsApp's
+ * is marked as WhatsApp's, so that a cursor given to the other channel is refused.
+ */
+const CURSOR_PREFIX: Record<FeedChannel, string> = { SMS: "pos:", WHATSAPP: "whatsapp:pos:" };
+const encodeCursor = (channel: FeedChannel, position: number) => btoa(`${CURSOR_PREFIX[channel]}${position}`);
+function decodeCursor(channel: FeedChannel, cursor: string): number | undefined {
   try {
-    const match = /^pos:(\d+)$/.exec(atob(cursor));
+    const decoded = atob(cursor);
+    if (!decoded.startsWith(CURSOR_PREFIX[channel])) return undefined;
+    const match = /^(\d+)$/.exec(decoded.slice(CURSOR_PREFIX[channel].length));
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
@@ -44,7 +51,9 @@ function decodeCursor(cursor: string): number | undefined {
 /**
  * A local NICE CXone: OAuth client-credentials tokens, conversations with idempotent create and
  * append (409 when archived or closed, 404 when deleted), the Open Messaging outbound poll with
- * an opaque cursor, status reports, and pushes of agent replies to the bridge.
+ * an opaque cursor, status reports, and pushes of agent replies to the bridge. SMS and WhatsApp
+ * (contract §9) are separate channels: a customer's conversations, replies and feed (with its own
+ * cursor) are per channel.
  */
 export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   const state = new CxoneState();
@@ -110,9 +119,12 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   app.get("/api/v2/conversations", (c) => {
     const address = c.req.query("participant_address");
     const status = c.req.query("status");
-    if (c.req.query("channel_type") !== "sms" || !address) return error(c, 400, "invalid_request", "channel_type=sms and participant_address are required");
+    const channel = ChannelType.safeParse(c.req.query("channel_type"));
+    if (!channel.success || !address) return error(c, 400, "invalid_request", "channel_type=sms|whatsapp and participant_address are required");
+    const problem = addressProblem(channel.data, address);
+    if (problem) return error(c, 400, "invalid_request", problem);
     const items = [...state.conversations.values()]
-      .filter((conv) => conv.customer === address && !state.deleted.has(conv.id) && (!status || (conv.status === status && !conv.archived)))
+      .filter((conv) => conv.channelType === channel.data && conv.customer === address && !state.deleted.has(conv.id) && (!status || (conv.status === status && !conv.archived)))
       .map((conv) => ({ id: conv.id, status: conv.status, archived: conv.archived }));
     return c.json({ items });
   });
@@ -156,11 +168,13 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   app.get("/api/v2/open-messaging/messages", (c) => {
     const query = PollQuery.safeParse(c.req.query());
     if (!query.success) return invalid(c, query.error);
-    const start = query.data.cursor === undefined ? 0 : decodeCursor(query.data.cursor);
-    if (start === undefined) return error(c, 400, "invalid_cursor", "the cursor is not one this API issued");
-    const items = state.feed.slice(start, start + query.data.pageSize);
+    const channel = query.data.channel;
+    const start = query.data.cursor === undefined ? 0 : decodeCursor(channel, query.data.cursor);
+    if (start === undefined) return error(c, 400, "invalid_cursor", `the cursor is not one this API issued for channel ${channel}`);
+    // Only the channel's items, each channel with its own positions.
+    const items = state.feedPage(channel, start, query.data.pageSize);
     // The cursor points past the last item returned; null when there was nothing new.
-    return c.json({ items, cursor: items.length > 0 ? encodeCursor(start + items.length) : null });
+    return c.json({ items, cursor: items.length > 0 ? encodeCursor(channel, start + items.length) : null });
   });
 
   app.put("/api/v2/open-messaging/messages/:id", async (c) => {
@@ -168,10 +182,9 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
     if (!state.messageIds.has(id)) return error(c, 404, "not_found", "no such message");
     const body = StatusUpdate.safeParse(await readJson(c));
     if (!body.success) return invalid(c, body.error);
-    const history = state.reports.get(id) ?? [];
     const record: StatusReportRecord = { at: new Date(now()).toISOString(), body: body.data };
-    history.push(record);
-    state.reports.set(id, history);
+    // Taken either way, as CXone would; one out of order is marked and counted (stats.reportRegressions).
+    state.recordReport(id, record);
     recorded.set(c.req.raw, record);
     return c.json({ id, status: body.data.status });
   });
@@ -182,12 +195,15 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
     const conversation = state.conversations.get(reply.conversationId);
     if (!conversation && reply.to === undefined) throw new Error(`unknown conversation ${reply.conversationId}`);
     const business = conversation?.properties.business_number;
+    const to = reply.to ?? conversation!.customer;
+    // The conversation's channel: a WhatsApp conversation's replies are WHATSAPP items, to its whatsapp: address.
+    const channel = reply.channel ?? (conversation ? FEED_CHANNEL[conversation.channelType] : to.startsWith("whatsapp:") ? "WHATSAPP" : "SMS");
     const item: FeedItem = {
       id: reply.id ?? state.nextId("out"),
       conversationId: reply.conversationId,
       direction: "OUTBOUND",
-      channel: "SMS",
-      to: reply.to ?? conversation!.customer,
+      channel,
+      to,
       body: reply.body,
       status: "PENDING",
       createdTime: reply.createdTime ?? new Date(now()).toISOString(),
@@ -221,7 +237,7 @@ export function createCxoneEmulator(options: CxoneEmulatorOptions) {
   });
   app.get("/_emu/feed", (c) => c.json(state.feed));
   app.get("/_emu/reports", (c) => c.json(Object.fromEntries(state.reports)));
-  app.get("/_emu/stats", (c) => c.json({ tokenRequests: state.tokenRequests, calls: state.calls, faults: faults.fired }));
+  app.get("/_emu/stats", (c) => c.json({ tokenRequests: state.tokenRequests, calls: state.calls, faults: faults.fired, reportRegressions: state.reportRegressions }));
   // Message ids the bridge will report on without a reply through this emulator (the drain bench
   // enqueues straight into a sender): their reports are taken, not refused as unknown.
   app.post("/_emu/known-messages", async (c) => {

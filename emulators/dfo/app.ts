@@ -41,6 +41,8 @@ export interface DfoStats {
   unauthorizedCallbacks: number;
   callbacksWithoutToken: number;
   callbacks: number;
+  /** Message status updates that came out of order (seen before delivered, delivered after seen, seen after failed, …). */
+  statusRegressions: number;
   calls: Record<string, number>;
   faults: Record<string, number>;
 }
@@ -121,6 +123,7 @@ export function createDfoEmulator(options: DfoEmulatorOptions): DfoEmulator {
     }
     const receivedAt = iso();
     const thread = state.thread(channelId, m.thread.idOnExternalPlatform, m.thread.threadName);
+    if (m.direction === "inbound" || thread.endUser === undefined) thread.endUser = m.authorEndUserIdentity;
     const contact = state.contactFor(thread, receivedAt);
     const customFields = m.contact?.customFields?.map(({ ident, value }) => ({ ident, value }));
     const message: DfoMessage = {
@@ -175,6 +178,7 @@ export function createDfoEmulator(options: DfoEmulatorOptions): DfoEmulator {
       ...(input.reason !== undefined ? { reason: input.reason } : {}),
       at: iso(),
     };
+    // Taken either way, as DFO would; one out of order is marked and counted (stats.statusRegressions).
     state.recordStatus(messageId, record);
     recorded.set(c.req.raw, record);
     return c.json({});
@@ -209,6 +213,7 @@ export function createDfoEmulator(options: DfoEmulatorOptions): DfoEmulator {
       unauthorizedCallbacks: state.unauthorizedCallbacks,
       callbacksWithoutToken: state.callbacksWithoutToken,
       callbacks: state.callbacks,
+      statusRegressions: state.statusRegressions,
       calls: state.calls,
       faults: faults.fired,
     }),

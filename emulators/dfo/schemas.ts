@@ -8,6 +8,10 @@ import { z } from "zod";
 const id = z.string().min(1);
 const httpUrl = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" });
 
+const WHATSAPP_PREFIX = "whatsapp:";
+/** A WhatsApp address as Twilio writes it: `whatsapp:` and an E.164 number. */
+const WHATSAPP_ADDRESS = /^whatsapp:\+[1-9]\d{6,14}$/;
+
 export const NewMessage = z.looseObject({
   idOnExternalPlatform: id,
   direction: z.enum(["inbound", "outbound"]),
@@ -28,6 +32,19 @@ export const NewMessage = z.looseObject({
     .looseObject({ customFields: z.array(z.looseObject({ ident: z.string().min(1), value: z.string() })).optional() })
     .optional(),
   recipients: z.array(z.looseObject({ idOnExternalPlatform: id })).optional(),
+}).superRefine((m, ctx) => {
+  // A WhatsApp thread (contract §9) is named by the customer's whatsapp:+E.164 address, and its
+  // customer is that same WhatsApp user: an SMS number on one side is the bridge mixing channels.
+  // Other thread ids are taken as they come, as before.
+  const thread = m.thread?.idOnExternalPlatform;
+  const author = m.authorEndUserIdentity?.idOnExternalPlatform;
+  const onWhatsApp = (s: unknown) => typeof s === "string" && s.startsWith(WHATSAPP_PREFIX);
+  for (const [path, value] of [[["thread", "idOnExternalPlatform"], thread], [["authorEndUserIdentity", "idOnExternalPlatform"], author]] as const) {
+    if (onWhatsApp(value) && !WHATSAPP_ADDRESS.test(value as string)) ctx.addIssue({ code: "custom", path: [...path], message: "must be whatsapp:+E.164" });
+  }
+  if (typeof thread === "string" && typeof author === "string" && onWhatsApp(thread) !== onWhatsApp(author)) {
+    ctx.addIssue({ code: "custom", path: ["authorEndUserIdentity", "idOnExternalPlatform"], message: "must be on the thread's platform (whatsapp: on a WhatsApp thread only)" });
+  }
 });
 export type NewMessage = z.infer<typeof NewMessage>;
 

@@ -40,6 +40,11 @@ export interface DfoThread {
   channelId: string;
   threadId: string;
   threadName?: string;
+  /**
+   * Who the customer is, from the latest inbound post's authorEndUserIdentity (an outbound post's
+   * only while there is none): on WhatsApp `firstName` is the profile name the bridge passed on.
+   */
+  endUser?: NewMessage["authorEndUserIdentity"];
   contactIds: string[];
   messages: DfoMessage[];
 }
@@ -48,6 +53,27 @@ export interface StatusRecord extends MessageStatus {
   channelId: string;
   at: string;
   answerLost?: boolean;
+  /** Set when the update came out of order (see `statusRegression`), e.g. "seen before delivered". */
+  regression?: string;
+}
+
+type StatusName = MessageStatus["status"];
+/**
+ * The order of a message's status updates: delivered or failed, then (WhatsApp) seen. An update is a
+ * regression when an earlier one is further along (delivered or failed after seen), or when it is a
+ * seen that no delivered came before or that follows a failure. The same status again (a retry) is
+ * not one. Returns what was wrong, or undefined.
+ */
+const RANK: Record<StatusName, number> = { delivered: 1, failed: 1, seen: 2 };
+export function statusRegression(earlier: readonly StatusName[], status: StatusName): string | undefined {
+  // Named after the furthest one: "SENT after READ" rather than "SENT after DELIVERED".
+  const ahead = earlier.reduce<StatusName | undefined>((far, s) => (RANK[s] > RANK[status] && (far === undefined || RANK[s] > RANK[far]) ? s : far), undefined);
+  if (ahead) return `${status} after ${ahead}`;
+  if (status === "seen") {
+    if (earlier.includes("failed")) return "seen after failed";
+    if (!earlier.includes("delivered")) return "seen before delivered";
+  }
+  return undefined;
 }
 
 export interface StoredFile {
@@ -74,6 +100,8 @@ export class DfoState {
   callbacks = 0;
   callbacksWithoutToken = 0;
   unauthorizedCallbacks = 0;
+  /** Status updates that came out of order (each is also marked `regression` in `statuses`). */
+  statusRegressions = 0;
   /** DFO API calls by route, e.g. "POST /dfo/3.0/channels/:id/messages". */
   calls: Record<string, number> = {};
   /** Messages CXone knows in each channel by idOnExternalPlatform: what status updates may name. */
@@ -125,8 +153,16 @@ export class DfoState {
     if (message.idOnExternalPlatform !== undefined) this.byExternalId.set(key(thread.channelId, message.idOnExternalPlatform), message);
   }
 
+  /** Records a status update in the message's history, marking (and counting) one out of order. */
   recordStatus(idOnExternalPlatform: string, record: StatusRecord): void {
     const history = this.statuses.get(idOnExternalPlatform) ?? [];
+    // The message's updates in its channel (statuses are filed by the bridge's id, which another channel may reuse).
+    const earlier = history.filter((r) => r.channelId === record.channelId).map((r) => r.status);
+    const regression = statusRegression(earlier, record.status);
+    if (regression) {
+      record.regression = regression;
+      this.statusRegressions += 1;
+    }
     history.push(record);
     this.statuses.set(idOnExternalPlatform, history);
   }

@@ -9,6 +9,7 @@ import { createMessage, newSid, resource, type EmulatedMessage } from "./message
 import { isMessageStatus } from "./openapi";
 import { twilioOpenApi } from "./openapi-subset";
 import { validateCreate, validateListQuery } from "./validate";
+import { checkWhatsAppSend, DEFAULT_WHATSAPP_TEMPLATES, isWhatsApp, isWhatsAppInbound, OUTSIDE_WINDOW, WhatsAppWindows } from "./whatsapp";
 
 export type { EmulatedMessage, InboundSms, MediaContent, MediaInput, Outcome };
 
@@ -52,6 +53,13 @@ export interface TwilioEmulatorOptions {
    * point there (default: the origin the request came to). The bridge fetches media only there.
    */
   apiBaseUrl?: string;
+  /**
+   * WhatsApp Content templates by Content SID (HX…): their text with `{{1}}`, `{{2}}` placeholders.
+   * Replaces the dev defaults (DEFAULT_WHATSAPP_TEMPLATES) when given.
+   */
+  whatsappTemplates?: Record<string, string>;
+  /** Share (0..1) of delivered WhatsApp messages that get a `read` callback with autoStatus (default 1). */
+  whatsappReadShare?: number;
 }
 
 export interface TwilioEmulator {
@@ -74,8 +82,16 @@ export interface TwilioEmulator {
   setOutcome(to: string, outcome: Outcome): void;
   /** Sends to this number are refused with Twilio error 21610 from now on. */
   unsubscribe(phone: string): void;
-  /** The injected faults that fired: API faults by kind, and automatic callbacks dropped, repeated or delayed. */
-  stats(): { faults: Record<string, number>; callbacks: { drop: number; duplicate: number; reorder: number }; maxInFlight: number };
+  /**
+   * Places the customer's last WhatsApp message to `business` at `lastInboundAt` (ms since epoch),
+   * or forgets it (`null`): free text to them is allowed for 24 h after. Whether it is open now.
+   */
+  setWhatsAppWindow(customer: string, business: string, lastInboundAt: number | null): boolean;
+  /**
+   * The injected faults that fired (API faults by kind, automatic callbacks dropped, repeated or
+   * delayed), and the WhatsApp free-text sends failed with 63016 for being outside the window.
+   */
+  stats(): { faults: Record<string, number>; callbacks: { drop: number; duplicate: number; reorder: number }; maxInFlight: number; outsideWindow: number };
   reset(): void;
 }
 
@@ -101,8 +117,13 @@ async function formOf(c: Context): Promise<URLSearchParams> {
 export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmulator {
   const random = options.random ?? Math.random;
   const faults = new Faults(random);
+  const readShare = options.whatsappReadShare ?? 1;
+  if (!(readShare >= 0 && readShare <= 1)) throw new RangeError(`whatsappReadShare must be within 0..1, not ${readShare}`);
   const carrier = new Carrier({ ...options, random, fetch: options.fetch ?? ((input, init) => fetch(input, init)) });
   let messages: EmulatedMessage[] = [];
+  const templates = options.whatsappTemplates ?? DEFAULT_WHATSAPP_TEMPLATES;
+  const windows = new WhatsAppWindows();
+  let outsideWindow = 0;
   const unsubscribed = new Set<string>();
   const media = new MediaStore(options.accountSid);
   // apiBaseUrl, when set, is the one true address; else the caller's (the origin a request came to).
@@ -120,6 +141,8 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
 
   function sendInbound(input: InboundInput, baseUrl?: string) {
     const { media: given = [], mediaUrls = [], ...sms } = input;
+    // The customer wrote to the business: WhatsApp takes free text from it for the next 24 h.
+    if (isWhatsAppInbound(sms.from)) windows.set(sms.from, sms.to, Date.now());
     const sid = sms.sid ?? newSid(given.length + mediaUrls.length > 0 ? "MM" : "SM");
     const items = [
       ...given.map((m) => ("url" in m ? m : addMedia({ ...m, messageSid: sid }, baseUrl))),
@@ -172,11 +195,18 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     const form = await formOf(c);
     const invalid = validateCreate(form);
     if (invalid) return fail(c, invalid);
+    const whatsapp = checkWhatsAppSend(form, templates);
+    if (!whatsapp.ok) return fail(c, whatsapp.error);
     if (unsubscribed.has(form.get("To")!)) return fail(c, twilioError(400, 21610, "Attempt to send to unsubscribed recipient"));
-    const m = createMessage(form, options.accountSid, SERVICE_NUMBER, Date.now());
+    const m = createMessage(form, options.accountSid, SERVICE_NUMBER, Date.now(), whatsapp.content);
     m.receivedAt = arrivals.get(c.req.raw) ?? m.receivedAt;
     messages.push(m);
-    carrier.progress(m);
+    // Twilio accepts WhatsApp free text outside the 24-hour window and fails it afterwards (63016);
+    // a template is allowed at any time.
+    if (isWhatsApp(m.to) && !m.content_sid && !windows.isOpen(m.to, m.from!, Date.now())) {
+      outsideWindow += 1;
+      carrier.refuse(m, OUTSIDE_WINDOW);
+    } else carrier.progress(m);
     return c.json(resource(m), 201);
   });
 
@@ -214,10 +244,15 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions): TwilioEmul
     sendStatus,
     setOutcome: (to, outcome) => carrier.setOutcome(to, outcome),
     unsubscribe: (phone) => void unsubscribed.add(phone),
-    stats: () => ({ faults: { ...faults.fired }, callbacks: { ...carrier.callbackFaultsFired }, maxInFlight: faults.maxInFlight }),
+    setWhatsAppWindow(customer, business, lastInboundAt) {
+      windows.set(customer, business, lastInboundAt);
+      return windows.isOpen(customer, business, Date.now());
+    },
+    stats: () => ({ faults: { ...faults.fired }, callbacks: { ...carrier.callbackFaultsFired }, maxInFlight: faults.maxInFlight, outsideWindow }),
     reset() {
       messages = [];
       unsubscribed.clear();
+      windows.clear();
       carrier.reset();
       media.clear();
       faults.clear();

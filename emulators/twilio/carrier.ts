@@ -2,6 +2,7 @@ import { parseForm, signRequest } from "../../src/adapters/twilio/signature";
 import { countSegments } from "../../src/domain/compliance/segments";
 import { newSid, setStatus, type EmulatedMessage } from "./messages";
 import type { MessageStatus } from "./openapi";
+import { isWhatsApp, isWhatsAppInbound } from "./whatsapp";
 
 /** How a recipient's messages end when statuses progress on their own. */
 export interface Outcome {
@@ -16,8 +17,11 @@ export interface InboundSms {
   media?: { url: string; contentType: string }[];
   messagingServiceSid?: string;
   sid?: string;
+  /** WhatsApp only: the customer's display name (default "Emu Customer"). */
+  profileName?: string;
   /**
-   * More webhook fields, signed with the rest (e.g. Twilio's empty `MessagingServiceSid=` or
+   * More webhook fields, e.g. WhatsApp's ButtonText/ButtonPayload or Latitude/Longitude/Address/Label
+   * (with MessageType to match), signed with the rest (e.g. Twilio's empty `MessagingServiceSid=` or
    * `OptOutType=`); one named like a standard field replaces it rather than repeating it.
    */
   extraFields?: [string, string][];
@@ -30,11 +34,15 @@ export interface CarrierOptions {
   publicBaseUrl?: string;
   autoStatus?: false | { stepMs: number };
   callbackFaults?: { duplicate?: number; drop?: number; reorder?: number };
+  /** Share (0..1) of delivered WhatsApp messages the customer reads (default 1). */
+  whatsappReadShare?: number;
   random: () => number;
   fetch: typeof fetch;
 }
 
 type Fields = [string, string][];
+type Step = [MessageStatus, number | undefined];
+type Media = NonNullable<InboundSms["media"]>;
 
 const withoutTrailingSlash = (url: string | undefined) => url?.replace(/\/+$/, "");
 
@@ -74,8 +82,19 @@ export class Carrier {
     if (!this.bridgeUrl || !this.publicBaseUrl) throw new Error("sending inbound messages needs bridgeUrl");
     const media = input.media ?? [];
     const sid = input.sid ?? newSid(media.length > 0 ? "MM" : "SM");
-    // Twilio's field set for an incoming SMS/MMS; the location fields are empty when unknown.
-    const fields: Fields = [
+    const fields = isWhatsAppInbound(input.from) ? this.whatsappFields(input, sid, media) : this.smsFields(input, sid, media);
+    for (const [name, value] of input.extraFields ?? []) {
+      const at = fields.findIndex(([n]) => n === name);
+      if (at >= 0) fields[at] = [name, value];
+      else fields.push([name, value]);
+    }
+    const res = await this.signedPost(`${this.publicBaseUrl}/twilio/inbound`, `${this.bridgeUrl}/twilio/inbound`, fields);
+    return { sid, status: res.status, body: await res.text() };
+  }
+
+  /** Twilio's field set for an incoming SMS/MMS; the location fields are empty when unknown. */
+  private smsFields(input: InboundSms, sid: string, media: Media): Fields {
+    return [
       ["ToCountry", countryOf(input.to)],
       ["ToState", ""],
       ["SmsMessageSid", sid],
@@ -98,13 +117,31 @@ export class Carrier {
       ...media.flatMap((m, i): Fields => [[`MediaContentType${i}`, m.contentType], [`MediaUrl${i}`, m.url]]),
       ["ApiVersion", "2010-04-01"],
     ];
-    for (const [name, value] of input.extraFields ?? []) {
-      const at = fields.findIndex(([n]) => n === name);
-      if (at >= 0) fields[at] = [name, value];
-      else fields.push([name, value]);
-    }
-    const res = await this.signedPost(`${this.publicBaseUrl}/twilio/inbound`, `${this.bridgeUrl}/twilio/inbound`, fields);
-    return { sid, status: res.status, body: await res.text() };
+  }
+
+  /** Twilio's field set for an incoming WhatsApp message: no location fields, the sender's profile. */
+  private whatsappFields(input: InboundSms, sid: string, media: Media): Fields {
+    const kind = media[0]?.contentType.split("/")[0] ?? "";
+    return [
+      ["SmsMessageSid", sid],
+      ["NumMedia", String(media.length)],
+      ["ProfileName", input.profileName ?? "Emu Customer"],
+      ["MessageType", media.length === 0 ? "text" : ["image", "video", "audio"].includes(kind) ? kind : "document"],
+      ["SmsSid", sid],
+      // The customer's WhatsApp ID: their number's digits.
+      ["WaId", input.from.replace(/\D/g, "")],
+      ["SmsStatus", "received"],
+      ["Body", input.body],
+      ["To", input.to],
+      ...(input.messagingServiceSid ? ([["MessagingServiceSid", input.messagingServiceSid]] as Fields) : []),
+      ["NumSegments", "1"],
+      ["ReferralNumMedia", "0"],
+      ["MessageSid", sid],
+      ["AccountSid", this.options.accountSid],
+      ["From", input.from],
+      ...media.flatMap((m, i): Fields => [[`MediaContentType${i}`, m.contentType], [`MediaUrl${i}`, m.url]]),
+      ["ApiVersion", "2010-04-01"],
+    ];
   }
 
   /**
@@ -122,19 +159,37 @@ export class Carrier {
     if (!auto || !m.status_callback) return;
     const outcome = this.outcomes.get(m.to) ?? { status: "delivered" };
     // No callback for the initial queued/accepted: Twilio never reports it either.
-    const steps: [MessageStatus, number | undefined][] = [["sending", undefined], ["sent", undefined]];
+    const steps: Step[] = [["sending", undefined], ["sent", undefined]];
     if (outcome.status !== "sent") steps.push([outcome.status, outcome.errorCode]);
+    // WhatsApp also tells the sender when the customer opened it; some never do.
+    if (outcome.status === "delivered" && isWhatsApp(m.to) && this.options.random() < (this.options.whatsappReadShare ?? 1)) steps.push(["read", undefined]);
+    this.play(m, steps, auto.stepMs);
+  }
+
+  /**
+   * A send Twilio accepted (201) but the channel then refuses, such as WhatsApp free text outside
+   * the 24-hour window: `failed` with `errorCode` a step later with autoStatus, else at once (after
+   * the API's answer). Twilio's record fails even when there is no StatusCallback to tell.
+   */
+  refuse(m: EmulatedMessage, errorCode: number): void {
+    const auto = this.options.autoStatus;
+    if (auto) this.play(m, [["failed", errorCode]], auto.stepMs);
+    else this.later(0, () => void this.report(m, "failed", errorCode).catch(() => undefined));
+  }
+
+  /** Each step a `stepMs` after the previous one, its callback subject to the callback faults. */
+  private play(m: EmulatedMessage, steps: Step[], stepMs: number): void {
     const { drop = 0, duplicate = 0, reorder = 0 } = this.options.callbackFaults ?? {};
     const random = this.options.random;
     steps.forEach(([status, code], i) =>
-      this.later(auto.stepMs * (i + 1), () => {
+      this.later(stepMs * (i + 1), () => {
         // Twilio's own record moves on even when the callback about it is lost or late.
         setStatus(m, status, code, Date.now());
         if (random() < drop) {
           this.callbackFaultsFired.drop += 1;
           return;
         }
-        const delay = random() < reorder ? auto.stepMs * 1.5 : 0; // lands after the next step's callback
+        const delay = random() < reorder ? stepMs * 1.5 : 0; // lands after the next step's callback
         const copies = random() < duplicate ? 2 : 1;
         if (delay > 0) this.callbackFaultsFired.reorder += 1;
         if (copies > 1) this.callbackFaultsFired.duplicate += 1;
@@ -164,6 +219,8 @@ export class Carrier {
       ["AccountSid", m.account_sid],
       ["From", m.from ?? ""],
       ...(errorCode !== undefined ? ([["ErrorCode", String(errorCode)]] as Fields) : []),
+      // Twilio names the channel in the callbacks of channel (non-SMS) messages.
+      ...(isWhatsApp(m.to) ? ([["ChannelPrefix", "whatsapp"]] as Fields) : []),
       ["ApiVersion", "2010-04-01"],
     ];
     const res = await this.signedPost(m.status_callback, this.deliveryUrl(m.status_callback), fields);

@@ -4,18 +4,26 @@ import { faultRoutes, parseControl } from "../control-routes";
 import type { TwilioEmulator } from "./app";
 import { MediaContent, MediaInput } from "./media";
 import { twilioOpenApi } from "./openapi-subset";
+import { isWhatsApp, isWhatsAppInbound } from "./whatsapp";
 
-const Inbound = z.object({
-  from: z.string().min(1),
-  to: z.string().min(1),
-  body: z.string(),
-  // An item is a URL with its type, or content stored here and handed out under a MediaUrl of ours.
-  media: z.array(z.union([z.object({ url: z.string().min(1), contentType: z.string().min(1) }), MediaContent])).optional(),
-  mediaUrls: z.array(z.string().min(1)).optional(),
-  messagingServiceSid: z.string().optional(),
-  sid: z.string().optional(),
-  extraFields: z.array(z.tuple([z.string().min(1), z.string()])).optional(),
-});
+const Inbound = z
+  .object({
+    from: z.string().min(1),
+    to: z.string().min(1),
+    body: z.string(),
+    // An item is a URL with its type, or content stored here and handed out under a MediaUrl of ours.
+    media: z.array(z.union([z.object({ url: z.string().min(1), contentType: z.string().min(1) }), MediaContent])).optional(),
+    mediaUrls: z.array(z.string().min(1)).optional(),
+    messagingServiceSid: z.string().optional(),
+    sid: z.string().optional(),
+    /** WhatsApp only: the customer's display name. */
+    profileName: z.string().optional(),
+    extraFields: z.array(z.tuple([z.string().min(1), z.string()])).optional(),
+  })
+  // No customer writes across channels; a test that wants such a webhook sets From/To in extraFields.
+  .refine((m) => isWhatsAppInbound(m.from) === isWhatsAppInbound(m.to), { message: "from and to must both be whatsapp: addresses or neither", path: ["to"] });
+const WhatsAppAddress = z.string().refine(isWhatsApp, "must be whatsapp:+E164");
+const WindowBody = z.object({ customer: WhatsAppAddress, business: WhatsAppAddress, lastInboundAt: z.number().int().min(0).nullable() });
 const StatusChange = z.object({ status: z.enum(twilioOpenApi.messageStatus), errorCode: z.number().int().optional() });
 const OutcomeBody = z.object({ status: z.enum(["delivered", "undelivered", "failed", "sent"]), errorCode: z.number().int().optional() });
 const originOf = (c: Context) => new URL(c.req.url).origin;
@@ -53,6 +61,13 @@ export function controlRoutes(emu: TwilioEmulator): Hono {
   control.post("/reset", (c) => {
     emu.reset();
     return c.json({ ok: true });
+  });
+  // Where the soak and the tests put a customer's last WhatsApp message, e.g. 25 h ago, without waiting.
+  control.post("/whatsapp/window", async (c) => {
+    const input = await parseControl(c, WindowBody);
+    if (!input.ok) return input.res;
+    const { customer, business, lastInboundAt } = input.data;
+    return c.json({ customer, business, lastInboundAt, open: emu.setWhatsAppWindow(customer, business, lastInboundAt) });
   });
   control.post("/unsubscribe/:phone", (c) => {
     emu.unsubscribe(c.req.param("phone"));

@@ -1,6 +1,7 @@
 import { countSegments } from "../../src/domain/compliance/segments";
 import type { MessageResource, MessageStatus } from "./openapi";
 import { twilioOpenApi } from "./openapi-subset";
+import { isWhatsApp, OUTSIDE_WINDOW, type TemplateContent } from "./whatsapp";
 
 /** A message as the emulated Twilio keeps it: the API resource plus what the carrier and tests need. */
 export interface EmulatedMessage extends MessageResource {
@@ -13,6 +14,9 @@ export interface EmulatedMessage extends MessageResource {
   date_created: string;
   status_callback: string | null;
   media_urls: string[];
+  /** A WhatsApp template send: its Content SID and the variables it was filled with (else null). */
+  content_sid: string | null;
+  content_variables: Record<string, string> | null;
   /** When the create request arrived (ms), for throughput checks. */
   receivedAt: number;
 }
@@ -33,11 +37,15 @@ const ERROR_MESSAGES: Record<number, string> = {
   30006: "Landline or unreachable carrier",
   30007: "Carrier violation",
   30008: "Unknown error",
+  [OUTSIDE_WINDOW]: "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.",
 };
 
-/** A message created through the API, from its already validated form. */
-export function createMessage(form: URLSearchParams, accountSid: string, serviceNumber: string, now: number): EmulatedMessage {
-  const body = form.get("Body") ?? "";
+/** A message created through the API, from its already validated form (and its rendered template, if any). */
+export function createMessage(form: URLSearchParams, accountSid: string, serviceNumber: string, now: number, content?: TemplateContent): EmulatedMessage {
+  // A template send carries what the customer sees: the template, filled in.
+  const body = content?.body ?? form.get("Body") ?? "";
+  const to = form.get("To")!;
+  const whatsapp = isWhatsApp(to);
   const service = form.get("MessagingServiceSid") || null;
   const media = form.getAll("MediaUrl").filter(Boolean);
   const sid = newSid(media.length > 0 ? "MM" : "SM");
@@ -46,12 +54,14 @@ export function createMessage(form: URLSearchParams, accountSid: string, service
     sid,
     account_sid: accountSid,
     api_version: "2010-04-01",
-    to: form.get("To")!,
-    // A Messaging Service picks a sender from its pool; the emulator's pool is one number.
-    from: form.get("From") || (service ? serviceNumber : null),
+    to,
+    // A Messaging Service picks a sender of the recipient's channel from its pool; the emulator's
+    // pool is one number, on SMS and on WhatsApp.
+    from: form.get("From") || (service ? `${whatsapp ? "whatsapp:" : ""}${serviceNumber}` : null),
     messaging_service_sid: service,
     body,
-    num_segments: String(countSegments(body).segments),
+    // WhatsApp does not segment: one message whatever its length.
+    num_segments: whatsapp ? "1" : String(countSegments(body).segments),
     num_media: String(media.length),
     // A send through a Messaging Service is "accepted" until the service has picked a sender.
     status: service ? "accepted" : "queued",
@@ -68,6 +78,8 @@ export function createMessage(form: URLSearchParams, accountSid: string, service
     subresource_uris: { media: uri.replace(/\.json$/, "/Media.json"), feedback: uri.replace(/\.json$/, "/Feedback.json") },
     status_callback: form.get("StatusCallback") || null,
     media_urls: media,
+    content_sid: content?.contentSid ?? null,
+    content_variables: content?.variables ?? null,
     receivedAt: now,
   };
 }

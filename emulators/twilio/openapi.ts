@@ -1,5 +1,6 @@
 import { isBusinessNumber } from "../../src/domain/compliance/e164";
 import { twilioOpenApi } from "./openapi-subset";
+import { isWhatsApp } from "./whatsapp";
 
 /** A request field's schema as the subset keeps it. */
 export interface FieldSchema {
@@ -68,10 +69,10 @@ export function conforms(value: string, schema: FieldSchema): boolean {
     if ((schema.minimum !== undefined && n < schema.minimum) || (schema.maximum !== undefined && n > schema.maximum)) return false;
   }
   switch (schema.format) {
-    // Only SMS: E.164 numbers and short codes; channel addresses (whatsapp:+1…) and alphanumeric
-    // senders are out of the emulator's scope.
+    // E.164 numbers and short codes (SMS) and WhatsApp channel addresses (whatsapp:+1…); other
+    // channels and alphanumeric senders are out of the emulator's scope.
     case "phone-number":
-      return isBusinessNumber(value);
+      return isBusinessNumber(value) || isWhatsApp(value);
     case "uri":
       return isHttpUrl(value);
     case "date-time":

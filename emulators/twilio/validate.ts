@@ -18,6 +18,8 @@ const MALFORMED: Record<string, [number, string]> = {
   MediaUrl: [21620, "Invalid media URL(s)"],
   // A malformed SID names no service; Twilio's wording for that is 21701.
   MessagingServiceSid: [21701, "The Messaging Service does not exist"],
+  // A malformed Content SID names no template, as an unknown one does.
+  ContentSid: [21655, "The ContentSid is Invalid"],
 };
 
 /** Twilio's codes for a missing required field. */

@@ -35,7 +35,7 @@ const CONCURRENCY = 8;
  * shows agents alerts that have not gone out yet (and loads CXone and the Worker for nothing).
  */
 function launchesPerSecond(config: Ready, req: ProactiveRequest): number {
-  const sender = resolveSender(config, req.from, undefined);
+  const sender = resolveSender(config, req.from, undefined, req.channel);
   return Math.max(CONCURRENCY, Math.ceil(senderRate(config, sender?.key ?? "")));
 }
 

@@ -4,6 +4,7 @@ import { newerProactive } from "../adapters/db/conversations";
 import { markConversationGone } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
+import { isWhatsApp } from "../domain/compliance/e164";
 import { countSegments } from "../domain/compliance/segments";
 import type { InboundMessage, Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
@@ -54,7 +55,7 @@ export class ConversationDO extends SqliteObject {
       now,
       now,
       msg.segments,
-      countSegments(msg.body).encoding,
+      isWhatsApp(msg.from) ? "whatsapp" : countSegments(msg.body).encoding,
       msg.optOut ?? null,
       msg.messagingServiceSid ?? null,
     );
@@ -136,6 +137,8 @@ export class ConversationDO extends SqliteObject {
           if (await this.adoptProactive(db, thread)) conversationChanged(this.meta);
           adopted = true;
         }
+        // The window opens before the agent can see the message, so a reply to it is never refused.
+        if (isWhatsApp(msg.to)) await this.env.SENDER.getByName(msg.to).openWindow(msg.from, Date.parse(msg.receivedAt));
         const result = await cxone.deliverInbound(thread, msg);
         if (result.created || result.reactivated) conversationChanged(this.meta);
         this.saveThread(thread);

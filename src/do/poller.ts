@@ -22,9 +22,16 @@ export interface PollResult {
   pages: number;
   items: number;
   invalid: number;
+  /** The SMS feed's cursor. */
   cursor: string | null;
+  /** The WhatsApp feed's (contract §9): a feed of its own, with its own cursor. */
+  whatsappCursor: string | null;
   error?: string;
 }
+
+type Feed = "SMS" | "WHATSAPP";
+/** Where each feed's cursor is kept ("cursor" is the SMS feed's from before WhatsApp). */
+const CURSOR_KEY: Record<Feed, string> = { SMS: "cursor", WHATSAPP: "cursor:whatsapp" };
 
 /**
  * The one poller of CXone's outbound feed. The opaque cursor lives here and moves only after
@@ -34,7 +41,7 @@ export interface PollResult {
 export class PollerDO extends DurableObject<Env> {
   private readonly meta: Meta;
   private readonly runner = new SerialRunner(() => this.pass());
-  private last: PollResult = { pages: 0, items: 0, invalid: 0, cursor: null };
+  private last: PollResult = { pages: 0, items: 0, invalid: 0, cursor: null, whatsappCursor: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, entryEnv(env));
@@ -47,19 +54,32 @@ export class PollerDO extends DurableObject<Env> {
     return this.last;
   }
 
-  async cursor(): Promise<string | null> {
-    return this.meta.get("cursor");
+  async cursor(feed: Feed = "SMS"): Promise<string | null> {
+    return this.meta.get(CURSOR_KEY[feed]);
   }
 
   private async pass(): Promise<void> {
+    const started = Date.now();
+    const result: PollResult = { pages: 0, items: 0, invalid: 0, cursor: null, whatsappCursor: null };
+    // One feed failing (or busy) does not hold the other back: each has its own cursor and budget share.
+    for (const feed of ["SMS", "WHATSAPP"] as const) await this.drainFeed(feed, result, started);
+    result.cursor = this.meta.get(CURSOR_KEY.SMS);
+    result.whatsappCursor = this.meta.get(CURSOR_KEY.WHATSAPP);
+    if (result.items > 0) log("info", "poll.done", { count: result.items, reason: `${result.pages} page(s)` });
+    this.last = result;
+  }
+
+  private async drainFeed(feed: Feed, result: PollResult, started: number): Promise<void> {
     const config = requireConfig(this.env);
     const cxone = openMessagingApi(this.env);
     const deps = pageDeps(this.env, config);
-    const started = Date.now();
-    const result: PollResult = { pages: 0, items: 0, invalid: 0, cursor: this.meta.get("cursor") };
+    let cursor = this.meta.get(CURSOR_KEY[feed]);
+    // The SMS feed may use the whole budget; WhatsApp always gets at least its first page.
+    const deadline = started + config.POLL_BUDGET_MS;
+    let pages = 0;
     try {
-      while (result.pages < MAX_PAGES && Date.now() - started < config.POLL_BUDGET_MS) {
-        const page = await cxone.pollMessages(result.cursor);
+      while (pages < MAX_PAGES && (pages === 0 || Date.now() < deadline)) {
+        const page = await cxone.pollMessages(feed, cursor);
         if (page.items.length === 0) break;
         const valid: OutboundItem[] = [];
         for (const raw of page.items) {
@@ -67,23 +87,23 @@ export class PollerDO extends DurableObject<Env> {
           if (item.success) valid.push(item.data);
           else {
             result.invalid += 1;
-            await this.invalidItem(raw, item.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; "), result.cursor);
+            await this.invalidItem(raw, item.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; "), cursor);
           }
         }
         await acceptPage(deps, config, valid, CONCURRENCY);
         result.items += page.items.length;
         result.pages += 1;
+        pages += 1;
         if (!page.cursor) break;
         // Only now: every item of the page is recorded.
-        this.meta.set("cursor", page.cursor);
-        result.cursor = page.cursor;
+        this.meta.set(CURSOR_KEY[feed], page.cursor);
+        cursor = page.cursor;
       }
     } catch (err) {
-      result.error = asAppError(err).detail ?? asAppError(err).publicMessage;
-      log("warn", "poll.failed", { reason: result.error, count: result.items });
+      const reason = asAppError(err).detail ?? asAppError(err).publicMessage;
+      result.error = result.error ? `${result.error}; ${feed}: ${reason}` : reason;
+      log("warn", "poll.failed", { reason, kind: feed, count: result.items });
     }
-    if (result.items > 0) log("info", "poll.done", { count: result.items, reason: `${result.pages} page(s)` });
-    this.last = result;
   }
 
   /**

@@ -18,6 +18,9 @@ import { report } from "../domain/receipts";
 import { asAppError } from "../errors";
 import { log } from "../log";
 import { SEND_PATH, type QueueRow } from "./sender-queue";
+import { lastInbound } from "./whatsapp-window";
+import { isWhatsApp } from "../domain/compliance/e164";
+import { cxoneErrorCode, insideWindow, OUTSIDE_WINDOW } from "../domain/whatsapp";
 
 /** A lost answer is matched to a message Twilio created no earlier than this before the attempt. */
 const MATCH_SKEW_MS = 5_000;
@@ -55,13 +58,20 @@ export class SendWork {
 
   /**
    * Checked when a message becomes next in line, a slot before it leaves, so that no D1 read sits
-   * between the slot and the send: a STOP that arrived while this message waited wins.
+   * between the slot and the send: a STOP that arrived while this message waited wins, and WhatsApp
+   * free text whose 24-hour window closed while it waited (quiet hours, a backlog) is not sent —
+   * Twilio would only fail it with 63016 after the agent thought it went (contract §9).
    */
-  async refuseIfSuppressed(row: QueueRow): Promise<boolean> {
+  async refuseIfBlocked(row: QueueRow): Promise<boolean> {
     const job = JSON.parse(row.payload!) as OutboundJob;
-    if (!(await isSuppressed(database(this.env.DB), job.to, [job.business, job.from, job.messagingServiceSid]))) return false;
-    this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: "the recipient opted out" });
-    log("info", "outbound.refused", { cxoneMessageId: row.id, conversationId: row.conversation_id, reason: "OPTED_OUT", to: job.to });
+    const [code, reason] = (await isSuppressed(database(this.env.DB), job.to, [job.business, job.from, job.messagingServiceSid]))
+      ? ["OPTED_OUT", "the recipient opted out"]
+      : isWhatsApp(job.to) && !job.template && !insideWindow(lastInbound(this.sql, job.to), this.now())
+        ? [OUTSIDE_WINDOW, "outside the WhatsApp 24-hour window: only a template may be sent"]
+        : [];
+    if (!code) return false;
+    this.settle(row.id, "failed", { error_code: code, last_error: reason });
+    log("info", "outbound.refused", { cxoneMessageId: row.id, conversationId: row.conversation_id, reason: code, to: job.to });
     await this.mirror(this.row(row.id)!);
     return true;
   }
@@ -97,6 +107,7 @@ export class SendWork {
         messagingServiceSid: job.messagingServiceSid,
         mediaUrls: job.mediaUrls,
         statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+        ...(job.template ? { content: { sid: job.template.contentSid, variables: job.template.variables } } : {}),
       });
       this.accepted(row.id, sent, "outbound.sent");
       // A Messaging Service picked the number: the reply will come to that one.
@@ -154,7 +165,9 @@ export class SendWork {
     const candidates = await twilio.listSent({ to: job.to, from: job.messagingServiceSid ? undefined : job.from, since: new Date(since) });
     return candidates.find(
       (m) =>
-        (m.body ?? "") === job.body &&
+        // A template's text is Twilio's to render, so its body cannot be compared: the recipient,
+        // the sender, the time and a SID not already this queue's must then do.
+        (job.template !== undefined || (m.body ?? "") === job.body) &&
         (!job.messagingServiceSid || m.messaging_service_sid === job.messagingServiceSid) &&
         Date.parse(m.date_created ?? "") >= Math.floor(since / 1000) * 1000 &&
         this.sql.exec("SELECT 1 FROM queue WHERE sid = ?", m.sid).toArray().length === 0,
@@ -255,7 +268,7 @@ export class SendWork {
       await addOptOut(database(this.env.DB), [job.business, job.from, job.messagingServiceSid], job.to, "twilio:21610");
       this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: reason });
     } else if (outcome === "failed") {
-      this.settle(row.id, "failed", { error_code: String(error.upstreamCode ?? error.upstreamStatus ?? "REFUSED"), last_error: reason });
+      this.settle(row.id, "failed", { error_code: cxoneErrorCode(String(error.upstreamCode ?? error.upstreamStatus ?? "REFUSED")) ?? null, last_error: reason });
     } else if (outcome === "unknown") {
       // Whether Twilio has it is decided by asking (resolveUnknown), also once the budget is spent.
       this.sql.exec("UPDATE queue SET state = 'unknown', not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now(), reason, row.id);

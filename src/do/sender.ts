@@ -8,6 +8,7 @@ import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender
 import { SendWork } from "./sender-send";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, syncDirty } from "./storage";
+import * as windows from "./whatsapp-window";
 
 /** Settled rows pruned per pass (retention), so a pass stays short. */
 const PRUNE_CHUNK = 500;
@@ -50,11 +51,21 @@ export class SenderDO extends SqliteObject {
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, QUEUE_SCHEMA);
+    super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE });
     // Once per start, after the schema (blocks run in order): the window is part of each head's due
     // time, and a changed setting moves them all. readConfig: a setting missing elsewhere must not stop the object.
     void ctx.blockConcurrencyWhile(async () => setOrderWindow(this.sql, readConfig(env).config.OUTBOUND_ORDER_WINDOW_MS));
     this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
+  }
+
+  /** A WhatsApp customer wrote to this sender at `at`: free text to them may go for 24 hours (contract §9). */
+  async openWindow(customer: string, at: number): Promise<void> {
+    windows.openWindow(this.sql, customer, at);
+  }
+
+  /** When the customer last wrote to this WhatsApp sender (null: never, or so long ago it is forgotten). */
+  async lastInbound(customer: string): Promise<number | null> {
+    return windows.lastInbound(this.sql, customer);
   }
 
   /** Queues a send; the same CXone message id twice is queued once. */
@@ -217,7 +228,7 @@ export class SenderDO extends SqliteObject {
         await this.pause(Promise.race(this.sending.values()));
         continue;
       }
-      if (head.ready_at === null && (await this.work.refuseIfSuppressed(head))) continue;
+      if (head.ready_at === null && (await this.work.refuseIfBlocked(head))) continue;
       const readyAt = head.ready_at ?? this.reserve(head, now);
       if (readyAt > now) {
         // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.
@@ -242,6 +253,7 @@ export class SenderDO extends SqliteObject {
     // the alarm for the same moment forever, and the queue behind it never moves.
     const now = this.clock.now();
     this.sql.exec(SEND_PATH.dropOldBodies, now - BODY_RETENTION_MS);
+    windows.pruneWindows(this.sql, now);
     // Settled rows stay (without body) for RETENTION_DAYS, so a late duplicate of an id is still known.
     this.sql.exec(
       "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at <= ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",

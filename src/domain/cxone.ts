@@ -31,13 +31,15 @@ export interface ProactiveAlert {
   business: string;
   customFields?: Record<string, string | number | boolean>;
   batchId?: string;
+  /** A WhatsApp template alert: its name, language and parameters, for the agent (contract §9). */
+  template?: { name: string; language?: string; parameters: string[] };
 }
 
 /**
  * What the bridge reports about an outbound message, before any dialect shapes it: kept as the
  * outbox's payload, so a report waiting for its retry is rendered by the adapter in use.
  */
-export type ReceiptStatus = "SENT" | "DELIVERED" | "UNDELIVERABLE" | "FAILED";
+export type ReceiptStatus = "SENT" | "DELIVERED" | "UNDELIVERABLE" | "FAILED" | "READ";
 
 export interface Receipt {
   status: ReceiptStatus;

@@ -13,6 +13,26 @@ export interface InboundMessage {
   messagingServiceSid?: string;
   /** Set when the whole message is an opt-out ("stop") or opt-in ("start") keyword. */
   optOut?: "stop" | "start";
+  /** WhatsApp (contract §9): the customer's profile name, shown to the agent as their name. */
+  profileName?: string;
+  /** WhatsApp: a location the customer shared. */
+  location?: { latitude: number; longitude: number; label?: string; address?: string };
+  /** WhatsApp: the quick-reply button the customer pressed. */
+  button?: { text?: string; payload?: string };
+}
+
+/**
+ * The text the agent reads: the body, and what WhatsApp carries beside it (a shared location, a
+ * button's payload) spelled out, so nothing the customer sent is lost on the way into CXone.
+ */
+export function inboundText(msg: InboundMessage): string {
+  const lines = [msg.body];
+  if (msg.location) {
+    const { latitude, longitude, label, address } = msg.location;
+    lines.push(`[location: ${latitude},${longitude}${label ? ` ${label}` : ""}${address ? ` (${address})` : ""}]`);
+  }
+  if (msg.button?.payload && msg.button.payload !== msg.body) lines.push(`[button: ${msg.button.payload}]`);
+  return lines.filter(Boolean).join("\n");
 }
 
 /** The Durable Object name of a (customer, business number) thread. */

@@ -2,6 +2,7 @@ import { log } from "../log";
 import { report } from "./receipts";
 import { advances, FINAL, predecessors, receiptFor, REQUEUE_ONCE, type TwilioStatus } from "./status";
 import type { Receipt } from "./cxone";
+import { cxoneErrorCode } from "./whatsapp";
 
 export interface StatusEvent {
   sid: string;
@@ -36,7 +37,7 @@ export interface StatusDeps {
   finalize(tracked: Tracked): Promise<void>;
 }
 
-export type Applied = "orphan" | "ignored" | "updated" | "final" | "requeued";
+export type Applied = "orphan" | "ignored" | "updated" | "final" | "requeued" | "read";
 
 /** How long a message waits before its one retry after a carrier error. */
 export const REQUEUE_DELAY_MS = 60_000;
@@ -55,6 +56,17 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
     return "orphan";
   }
   if (source === "callback") await deps.record(event, true);
+  // Read before its delivery report (Twilio promises no order): read implies delivered, so the
+  // delivery is applied first and CXone hears DELIVERED, then READ — never READ alone or first.
+  if (event.status === "read" && !FINAL.has(tracked.twilioStatus as TwilioStatus) && tracked.twilioStatus !== "read") {
+    const delivered = await applyTracked(deps, tracked, { ...event, status: "delivered" }, source);
+    const now = delivered === "final" ? await deps.find(event.sid) : undefined;
+    return now ? applyTracked(deps, now, event, source) : delivered;
+  }
+  return applyTracked(deps, tracked, event, source);
+}
+
+async function applyTracked(deps: StatusDeps, tracked: Tracked, event: StatusEvent, source: "callback" | "reconcile" | "orphan"): Promise<Applied> {
   const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };
   // At this final status but not settled: whoever moved it there died (or is still busy) before
   // the receipt; the same status again finishes the job, each step being idempotent.
@@ -62,6 +74,12 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
   if (!unfinished && (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode)))) {
     log("info", "status.ignored", { ...ids, status: event.status, reason: `already ${tracked.twilioStatus}`, kind: source });
     return "ignored";
+  }
+  if (event.status === "read") {
+    // contract §9: the customer read it (WhatsApp). Queued after DELIVERED, so it reaches CXone after it.
+    await deps.receipt(tracked.cxoneMessageId, report("READ", new Date(event.at), { providerMessageId: event.sid }));
+    log("info", "status.read", { ...ids, status: event.status, kind: source });
+    return "read";
   }
   if (!FINAL.has(event.status)) {
     log("info", "status.updated", { ...ids, status: event.status, kind: source });
@@ -78,7 +96,7 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
   const cxoneStatus = receiptFor(event.status)!;
   await deps.receipt(
     tracked.cxoneMessageId,
-    report(cxoneStatus, new Date(event.at), { providerMessageId: event.sid, errorCode: event.errorCode, errorMessage: event.errorCode ? `Twilio error ${event.errorCode}` : undefined }),
+    report(cxoneStatus, new Date(event.at), { providerMessageId: event.sid, errorCode: cxoneErrorCode(event.errorCode), errorMessage: event.errorCode ? `Twilio error ${event.errorCode}` : undefined }),
   );
   await deps.settle(event.sid);
   await deps.finalize(tracked);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { E164_RULE, isE164, isSenderKey } from "../domain/compliance/e164";
+import { E164_RULE, isE164, isSenderKey, isWhatsApp } from "../domain/compliance/e164";
 
 /**
  * The bridge's own API (/v1 for business systems, /admin for operators): the zod schemas the
@@ -10,9 +10,35 @@ export const MAX_BATCH = 10_000;
 export const E164 = z.string().refine(isE164, E164_RULE).meta({ description: "E.164: + and 7–15 digits", examples: ["+14155550100"] });
 const Sender = z
   .string()
-  .refine(isSenderKey, "must be an E.164 number, a short code or a Messaging Service SID")
-  .meta({ description: "the sending number (E.164 or short code) or a Messaging Service SID (MG…)" });
-const Text = z.string().min(1, "must not be empty").max(1600);
+  .refine(isSenderKey, "must be an E.164 number, a short code, whatsapp:+ and a number, or a Messaging Service SID")
+  .meta({ description: "the sending number (E.164 or short code), WhatsApp sender (whatsapp:+…) or Messaging Service SID (MG…)" });
+const Text = z
+  .string()
+  .min(1, "must not be empty")
+  .max(1600)
+  .meta({ description: "free text, required unless a template is given; on WhatsApp only within 24 hours of the customer's last message" });
+const Channel = z.enum(["sms", "whatsapp"]).default("sms").meta({ description: "whatsapp sends to whatsapp:+<to> from a WhatsApp sender" });
+export const Template = z
+  .object({
+    name: z.string().regex(/^[a-z0-9_]{1,512}$/, "must be a template name (lower case, digits, _)"),
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/, "must be a language code such as es or pt_BR")
+      .optional(),
+    parameters: z.array(z.object({ type: z.literal("text"), text: z.string().min(1).max(1024) }).strict()).max(100).default([]),
+  })
+  .strict()
+  .meta({ description: "a WhatsApp template from WHATSAPP_TEMPLATES; parameters fill {{1}}, {{2}}, … in order" });
+
+/** Free text or a template, and a template only on WhatsApp from a WhatsApp sender (contract §9). */
+function checkContent(v: { channel: "sms" | "whatsapp"; text?: unknown; template?: unknown; from?: string }, ctx: z.RefinementCtx, needContent = true) {
+  if (v.text !== undefined && v.template !== undefined) ctx.addIssue({ code: "custom", path: ["template"], message: "give text or template, not both" });
+  if (needContent && v.text === undefined && v.template === undefined) ctx.addIssue({ code: "custom", path: ["text"], message: "is required (or template, on WhatsApp)" });
+  if (v.template !== undefined && v.channel !== "whatsapp") ctx.addIssue({ code: "custom", path: ["template"], message: "templates are for channel whatsapp" });
+  if (v.from !== undefined && (v.channel === "whatsapp") !== isWhatsApp(v.from)) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: v.channel === "whatsapp" ? "must be a WhatsApp sender (whatsapp:+…) for channel whatsapp" : "a WhatsApp sender needs channel whatsapp" });
+  }
+}
 const Key = z.string().min(1).max(200).meta({ description: "the same key again returns the first answer, never a second SMS" });
 const CampaignId = z.string().min(1).max(200);
 const CustomFields = z
@@ -21,12 +47,27 @@ const CustomFields = z
   .optional()
   .meta({ description: "passed to CXone with the conversation (open-messaging: properties; DFO: contact custom fields)" });
 
-export const ProactiveSingle = z.object({ to: E164, text: Text, campaignId: CampaignId, idempotencyKey: Key, from: Sender.optional(), customFields: CustomFields }).strict();
+export const ProactiveSingle = z
+  .object({ to: E164, channel: Channel, text: Text.optional(), template: Template.optional(), campaignId: CampaignId, idempotencyKey: Key, from: Sender.optional(), customFields: CustomFields })
+  .strict()
+  .superRefine((v, ctx) => checkContent(v, ctx));
 /** One recipient of a batch; checked item by item so one bad recipient is refused, not the batch. */
-export const BatchItem = z.object({ to: E164, text: Text, idempotencyKey: Key, customFields: CustomFields });
-const LooseItem = z.object({ to: z.unknown().optional(), text: z.unknown().optional(), idempotencyKey: z.unknown().optional(), customFields: z.unknown().optional() }).strict();
+export const BatchItem = z.object({ to: E164, text: Text.optional(), template: Template.optional(), idempotencyKey: Key, customFields: CustomFields });
+const LooseItem = z
+  .object({ to: z.unknown().optional(), text: z.unknown().optional(), template: z.unknown().optional(), idempotencyKey: z.unknown().optional(), customFields: z.unknown().optional() })
+  .strict();
+/** A batch's `template` is the one its recipients without text or template of their own get. */
 const batchOf = <T extends z.ZodType>(item: T) =>
-  z.object({ campaignId: CampaignId, from: Sender.optional(), messages: z.array(item).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} recipients per batch`) }).strict();
+  z
+    .object({
+      campaignId: CampaignId,
+      from: Sender.optional(),
+      channel: Channel,
+      template: Template.optional(),
+      messages: z.array(item).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} recipients per batch`),
+    })
+    .strict()
+    .superRefine((v, ctx) => checkContent(v, ctx, false));
 /** What the route parses; the description shows the items' real shape. */
 export const ProactiveBatch = batchOf(LooseItem);
 export const ProactiveBatchDoc = batchOf(BatchItem);

@@ -8,6 +8,7 @@ import { database } from "../adapters/db/client";
 import { outboundByCxoneId } from "../adapters/db/outbound";
 import { acceptDeps } from "../deps";
 import { acceptOutbound } from "../domain/outbound/accept";
+import { isWhatsApp } from "../domain/compliance/e164";
 import { AppError } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./app";
@@ -82,12 +83,15 @@ async function takeReply(c: Context<AppEnv>, route: string, channelId: string | 
   if (!isKnownChannel(config, channel)) log("warn", "dfo.unknown_channel", { route, detail: `channel ${channel} is not in CXONE_DFO_CHANNELS: sent from the default sender` });
   const now = Date.now();
   const id = await replyId(channel, reply, c.env, now);
+  const from = senderForChannel(config, channel) ?? null;
   const item = OutboundItem.safeParse({
     id,
     conversationId: `${channel}:${reply.thread}`,
     to: reply.to.value,
+    // contract §9: in this mode the channel says it — a WhatsApp sender's channel replies on WhatsApp.
+    ...(isWhatsApp(from) ? { channel: "WHATSAPP" } : {}),
     body: reply.text,
-    from: senderForChannel(config, channel) ?? null,
+    from,
     createdTime: new Date(now).toISOString(),
     attachments: reply.attachments.map((a) => ({ url: a.url, ...(a.mimeType ? { contentType: a.mimeType } : {}) })),
   });
@@ -101,7 +105,7 @@ async function takeReply(c: Context<AppEnv>, route: string, channelId: string | 
   const later = (task: () => Promise<unknown>) => c.executionCtx.waitUntil(task());
   const accepted = await acceptOutbound(acceptDeps(c.env, config, later), config, item.data, "push");
   const message = { idOnExternalPlatform: id, createdAtWithMilliseconds: new Date(accepted.createdAt).toISOString() };
-  return c.json({ idOnExternalPlatform: id, message, thread: { idOnExternalPlatform: reply.thread }, endUserIdentities: [{ idOnExternalPlatform: item.data.to }] });
+  return c.json({ idOnExternalPlatform: id, message, thread: { idOnExternalPlatform: reply.thread }, endUserIdentities: [{ idOnExternalPlatform: reply.to.value }] });
 }
 
 export const dfoRoutes = new Hono<AppEnv>()

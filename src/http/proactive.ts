@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { database } from "../adapters/db/client";
 import { suppressedAmong } from "../adapters/db/outbound";
@@ -7,6 +8,7 @@ import { requireConfig } from "../config";
 import { proactiveDeps } from "../deps";
 import { resolveSender } from "../domain/outbound/job";
 import { launchProactive, type ProactiveRequest } from "../domain/proactive";
+import { resolveTemplate, type TemplateRequest } from "../domain/whatsapp";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
 import { BatchItem, ProactiveBatch, ProactiveSingle } from "./api-schemas";
@@ -21,6 +23,15 @@ const limit = bodyLimit({
     throw new AppError(413, "payload_too_large", "a proactive request is at most 8 MB");
   },
 });
+
+/** What a batch recipient is sent: their own text or template, else the batch's template (undefined: nothing fits). */
+function contentOf(item: z.infer<typeof BatchItem>, batch: { channel: "sms" | "whatsapp"; template?: TemplateRequest }): Pick<ProactiveRequest, "text" | "template"> | undefined {
+  if (item.text !== undefined && item.template !== undefined) return undefined;
+  const template = item.text === undefined ? (item.template ?? batch.template) : undefined;
+  if (template && batch.channel !== "whatsapp") return undefined;
+  if (template) return { template };
+  return item.text === undefined ? undefined : { text: item.text };
+}
 
 export const proactiveRoutes = new Hono<AppEnv>()
   .use("/v1/*", async (c, next) => {
@@ -48,17 +59,21 @@ export const proactiveRoutes = new Hono<AppEnv>()
       const seen = new Set<string>();
       for (const raw of batch.messages) {
         const item = BatchItem.safeParse(raw);
-        if (!item.success) {
-          refused.push({ to: raw.to, reason: item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
+        // A recipient's own text or template, else the batch's template; a template only on WhatsApp.
+        const content = item.success ? contentOf(item.data, batch) : undefined;
+        if (!item.success || !content) {
+          refused.push({ to: raw.to, reason: !item.success && item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
         } else if (seen.has(item.data.idempotencyKey)) {
           refused.push({ to: item.data.to, reason: "duplicate_idempotency_key" });
         } else {
           seen.add(item.data.idempotencyKey);
-          candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, text: item.data.text, from: batch.from, customFields: item.data.customFields, batchId });
+          candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, channel: batch.channel, ...content, from: batch.from, customFields: item.data.customFields, batchId });
         }
       }
+      // An unknown template is the request's mistake, not a recipient's: the whole batch is refused, naming it.
+      for (const template of candidates.map((r) => r.template)) if (template) resolveTemplate(config, template);
       // The same sender each recipient's launch will resolve (contract §4: a Messaging Service counts).
-      const sender = resolveSender(config, batch.from, undefined);
+      const sender = resolveSender(config, batch.from, undefined, batch.channel);
       const [used, suppressed] = await Promise.all([
         usedKeys(db, candidates.map((r) => r.key)),
         sender ? suppressedAmong(db, [...new Set(candidates.map((r) => r.to))], [sender.from, sender.key]) : new Set<string>(),
@@ -75,11 +90,13 @@ export const proactiveRoutes = new Hono<AppEnv>()
       return c.json({ batchId, accepted: accepted.length, refused }, 202);
     }
     const single = parseOr400(ProactiveSingle, body);
+    if (single.template) resolveTemplate(config, single.template);
     const answer = await launchProactive(proactiveDeps(c.env, config), config, {
       key: single.idempotencyKey,
       campaignId: single.campaignId,
       to: single.to,
-      text: single.text,
+      channel: single.channel,
+      ...(single.template ? { template: single.template } : { text: single.text }),
       from: single.from,
       customFields: single.customFields,
     });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { E164_RULE, isBusinessNumber, isE164 } from "../domain/compliance/e164";
+import { channelOf, CUSTOMER_RULE, isBusinessNumber, isCustomerAddress } from "../domain/compliance/e164";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { parseOr400 } from "./validate";
@@ -25,11 +25,14 @@ const once = () => z.string({ error: (issue) => (issue.input === undefined ? "is
 export const sid = (prefix: string) => once().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a Twilio SID (${prefix}…)`);
 
 /** The only fields whose absence or malformation refuses an inbound text (contract §3). */
-const InboundIdentity = z.object({
-  MessageSid: sid("(SM|MM)"),
-  From: once().refine(isE164, E164_RULE),
-  To: once().refine(isBusinessNumber, "must be an E.164 number or a short code"),
-});
+const InboundIdentity = z
+  .object({
+    MessageSid: sid("(SM|MM)"),
+    From: once().refine(isCustomerAddress, CUSTOMER_RULE),
+    To: once().refine(isBusinessNumber, "must be an E.164 number, a short code or whatsapp:+ and a number"),
+  })
+  // A WhatsApp text comes from and to WhatsApp addresses (contract §9); one side only has no thread to go to.
+  .refine((f) => channelOf(f.From) === channelOf(f.To), { path: ["To"], message: "must be a WhatsApp address exactly when From is" });
 
 /**
  * MessageSid, From and To, or a 400 — and a loud line: Twilio does not retry a 4xx, so this text

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { threadName, type InboundMessage } from "../domain/inbound";
-import { isMessagingService } from "../domain/compliance/e164";
+import { channelOf, isMessagingService } from "../domain/compliance/e164";
 import { detectKeyword, keywordFromOptOutType } from "../domain/compliance/keywords";
 import { countSegments } from "../domain/compliance/segments";
 import { log } from "../log";
@@ -30,6 +30,29 @@ function mediaOf(fields: Fields, optional: OptionalFields) {
   return media;
 }
 
+const shortText = (max: number) => z.string().max(max, `longer than ${max} characters`);
+const coordinate = (limit: number) => z.coerce.number().min(-limit).max(limit);
+
+/**
+ * WhatsApp's extra fields (contract §9): the customer's profile name (shown to the agent), a shared
+ * location, a button's reply. Read like every optional field: a value that does not fit is noted,
+ * never a reason to refuse the text.
+ */
+function whatsappOf(optional: OptionalFields): Pick<InboundMessage, "profileName" | "location" | "button"> {
+  const profileName = optional.get("ProfileName", shortText(200));
+  const latitude = optional.get("Latitude", coordinate(90));
+  const longitude = optional.get("Longitude", coordinate(180));
+  const label = optional.get("Label", shortText(500));
+  const address = optional.get("Address", shortText(500));
+  const buttonText = optional.get("ButtonText", shortText(500));
+  const buttonPayload = optional.get("ButtonPayload", shortText(500));
+  return {
+    ...(profileName ? { profileName } : {}),
+    ...(latitude !== undefined && longitude !== undefined ? { location: { latitude, longitude, ...(label ? { label } : {}), ...(address ? { address } : {}) } } : {}),
+    ...(buttonText || buttonPayload ? { button: { ...(buttonText ? { text: buttonText } : {}), ...(buttonPayload ? { payload: buttonPayload } : {}) } } : {}),
+  };
+}
+
 export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBodyLimit, async (c) => {
   const started = Date.now();
   const { fields: raw } = await verifyTwilioWebhook(c, "inbound");
@@ -39,15 +62,18 @@ export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBo
   const optional = new OptionalFields(fields);
   const body = optional.get("Body", z.string()) ?? "";
   const service = optional.get("MessagingServiceSid", z.string().refine(isMessagingService, "must be a Messaging Service SID (MG…)"));
+  const whatsapp = channelOf(id.From) === "whatsapp";
   const msg: InboundMessage = {
     sid: id.MessageSid,
     from: id.From,
     to: id.To,
     body,
     media: mediaOf(fields, optional),
-    segments: optional.get("NumSegments", z.coerce.number().int().min(1)) ?? countSegments(body).segments,
+    // WhatsApp is not segmented: one message is one.
+    segments: whatsapp ? 1 : (optional.get("NumSegments", z.coerce.number().int().min(1)) ?? countSegments(body).segments),
     receivedAt: new Date(started).toISOString(),
     ...(service ? { messagingServiceSid: service } : {}),
+    ...(whatsapp ? whatsappOf(optional) : {}),
   };
   const keyword = keywordFromOptOutType(optional.get("OptOutType", z.string().max(40))) ?? detectKeyword(body);
   if (keyword === "stop" || keyword === "start") msg.optOut = keyword;

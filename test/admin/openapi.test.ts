@@ -7,7 +7,7 @@ type Doc = {
   openapi: string;
   paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: JsonSchema }> }; responses: Record<string, unknown> }>>;
 };
-type JsonSchema = { oneOf?: JsonSchema[]; required?: string[]; properties?: Record<string, JsonSchema>; additionalProperties?: boolean };
+type JsonSchema = { oneOf?: JsonSchema[]; required?: string[]; properties?: Record<string, JsonSchema>; additionalProperties?: boolean; description?: string };
 
 const get = (path: string) => exports.default.fetch(new Request(`${B.PUBLIC_BASE_URL}${path}`));
 const doc = async () => (await (await get("/openapi.json")).json()) as Doc;
@@ -30,6 +30,7 @@ describe("GET /openapi.json", () => {
     const body = (await doc()).paths["/v1/proactive"]!.post!.requestBody!.content["application/json"]!.schema;
     const [single] = body.oneOf!;
     expect(single!.additionalProperties).toBe(false);
+    expect(single!.properties!.text!.description).toContain("template");
     const valid: Record<string, string> = { to: "+14155550100", text: "hi", campaignId: "c", idempotencyKey: `k-${crypto.randomUUID()}`, from: "+15550001000" };
     for (const field of Object.keys(single!.properties!)) {
       const without = Object.fromEntries(Object.entries(valid).filter(([k]) => k !== field));
@@ -43,7 +44,8 @@ describe("GET /openapi.json", () => {
       // The unknown field makes every request a 400 (nothing launched): what matters is which fields it names.
       expect(res.status).toBe(400);
       const { message } = (await res.json()) as { message: string };
-      if (single!.required!.includes(field)) expect(message).toContain(field);
+      // `text` is required unless a WhatsApp template is given (its description says so).
+      if (single!.required!.includes(field) || field === "text") expect(message).toContain(field);
       else expect(message).not.toContain(`${field}:`);
     }
   });

@@ -1,27 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { checkSignature, parseForm } from "../../src/adapters/twilio/signature";
 import { createCxoneEmulator } from "../../emulators/cxone/app";
-import { createTwilioEmulator } from "../../emulators/twilio/app";
+import { CAPTURE, capturingEmulator, textOf } from "../support/twilio-capture";
 
-const ACCOUNT = `AC${"1".repeat(32)}`;
-const TOKEN = "emulator-token";
+const { ACCOUNT, TOKEN } = CAPTURE;
 const SERVICE = `MG${"a".repeat(32)}`;
 const SEND = `https://twilio.test/2010-04-01/Accounts/${ACCOUNT}/Messages.json`;
-const textOf = async (r: Request) => new TextDecoder().decode(await r.clone().arrayBuffer());
-
-function twilio() {
-  const captured: Request[] = [];
-  const emu = createTwilioEmulator({
-    accountSid: ACCOUNT,
-    authToken: TOKEN,
-    bridgeUrl: "https://bridge.example",
-    fetch: async (input, init) => {
-      captured.push(new Request(input as RequestInfo, init));
-      return new Response("<Response></Response>", { status: 200 });
-    },
-  });
-  return { emu, captured };
-}
+const twilio = () => capturingEmulator();
 const send = (emu: ReturnType<typeof twilio>["emu"]) =>
   emu.app.fetch(
     new Request(SEND, {

@@ -1,42 +1,19 @@
 import { describe, expect, it, vi } from "vitest";
 import { fetchTwilioMedia, MAX_MEDIA_BYTES } from "../../src/adapters/twilio/media";
-import { checkSignature, parseForm } from "../../src/adapters/twilio/signature";
 import { requireConfig } from "../../src/config";
-import { createTwilioEmulator, type TwilioEmulatorOptions } from "../../emulators/twilio/app";
 import { twilioOpenApi } from "../../emulators/twilio/openapi-subset";
 import { TEST_BINDINGS } from "../support/bindings";
+import { CAPTURE, capturingEmulator, formOf, signedFor, textOf } from "../support/twilio-capture";
+import type { TwilioEmulatorOptions } from "../../emulators/twilio/app";
 import { network, serveOrigin } from "../support/network";
 
-const ACCOUNT = `AC${"1".repeat(32)}`;
-const TOKEN = "emulator-token";
-const KEY = `SK${"2".repeat(32)}`;
+const { ACCOUNT, TOKEN, KEY } = CAPTURE;
 const SERVICE = `MG${"a".repeat(32)}`;
 const API = `https://twilio.test/2010-04-01/Accounts/${ACCOUNT}`;
 const valid = { To: "+14155550100", From: "+15550001000", Body: "hi", StatusCallback: "https://bridge.example/twilio/status" };
 
-// Bodies are decoded by hand: workerd warns on .text() of a form body.
-const textOf = async (r: Request | Response) => new TextDecoder().decode(await r.clone().arrayBuffer());
-const formOf = async (r: Request) => Object.fromEntries(new URLSearchParams(await textOf(r)));
-/** Whether the bridge's own check takes the request's signature, for the URL it was sent to unless told. */
-const accepted = async (request: Request, url = request.url) =>
-  (await checkSignature([TOKEN], request.headers.get("x-twilio-signature"), url, parseForm(await textOf(request)))).valid;
-
-/** An emulator whose webhooks and callbacks land in `captured` instead of the network. */
-function emulator(options: Partial<TwilioEmulatorOptions> = {}) {
-  const captured: Request[] = [];
-  const emu = createTwilioEmulator({
-    accountSid: ACCOUNT,
-    authToken: TOKEN,
-    apiKeys: { [KEY]: "key-secret" },
-    bridgeUrl: "https://bridge.example",
-    fetch: async (input, init) => {
-      captured.push(new Request(input as RequestInfo, init));
-      return new Response("<Response></Response>", { status: 200, headers: { "content-type": "text/xml" } });
-    },
-    ...options,
-  });
-  return { emu, captured };
-}
+const emulator = capturingEmulator;
+const accepted = signedFor;
 type Emu = ReturnType<typeof emulator>["emu"];
 
 const basic = (user = ACCOUNT, secret = TOKEN) => `Basic ${btoa(`${user}:${secret}`)}`;

@@ -197,10 +197,11 @@ const ITEM: Template = {
     conversationId: fc.oneof(drop, notAString, quoted(fc.constantFrom("", "x".repeat(201)))),
     to: fc.oneof(drop, notAString, quoted(notE164), fc.constant("14155550100")),
     body: fc.oneof(drop, notAString, quoted(tooLong(1600))),
-    // `from` may be null or absent, so only wrong strings break it.
-    from: quoted(fc.constantFrom("", "+0123", "MG123", "whatsapp:+14155550100")),
+    // `from` may be null or absent, so only wrong strings break it; a WhatsApp sender for an SMS `to` names the other channel.
+    from: quoted(fc.constantFrom("", "+0123", "MG123", "whatsapp:+14155550100", "whatsapp:14155550100")),
     direction: quoted(fc.constantFrom("INBOUND", "outbound", "")),
-    channel: quoted(fc.constantFrom("WHATSAPP", "sms")),
+    // WHATSAPP is a channel; SMS is one too, but not for a whatsapp: `to` (the generated `to` is E.164).
+    channel: quoted(fc.constantFrom("sms", "whatsapp", "MMS", "")),
     createdTime: quoted(fc.constantFrom("yesterday", "2024-13-01T00:00:00Z", "2024-01-01", "")),
     attachments: fc.constantFrom('[{"url":"javascript:alert(1)"}]', '[{"url":"ftp://x.test/a"}]', attachment, `[${Array(11).fill(attachment).join(",")}]`, '[{"contentType":"image/png"}]', '"https://x.test/a"'),
   },

@@ -53,7 +53,7 @@ export interface AgentReplyResult {
 }
 
 /** contract §4's receipts, named as each dialect names them. */
-export type LogicalReceipt = "SENT" | "DELIVERED" | "UNDELIVERABLE" | "FAILED";
+export type LogicalReceipt = "SENT" | "DELIVERED" | "UNDELIVERABLE" | "FAILED" | "READ";
 
 export interface CxoneView {
   mode: Mode;
@@ -129,7 +129,7 @@ function openMessagingView(cxoneUrl: string): Dialect {
   };
 }
 
-const DFO_WORDS: Record<LogicalReceipt, string | undefined> = { SENT: undefined, DELIVERED: "delivered", UNDELIVERABLE: "failed", FAILED: "failed" };
+const DFO_WORDS: Record<LogicalReceipt, string | undefined> = { SENT: undefined, DELIVERED: "delivered", UNDELIVERABLE: "failed", FAILED: "failed", READ: "seen" };
 
 function dfoView(cxoneUrl: string): Dialect {
   const asView = (t: DfoThread): ViewConversation => {

@@ -36,14 +36,16 @@ export const DFO = {
   CXONE_BYOC_CLIENT_ID: "e2e-byoc-client",
   CXONE_BYOC_CLIENT_SECRET: "e2e-byoc-secret",
   CHANNEL: "chat_e2e-sms",
+  WHATSAPP_CHANNEL: "chat_e2e-whatsapp",
 };
 
 /**
- * Each file has a slot, each mode its own range of ports (open-messaging 18787…, DFO 21787…), so
+ * Each file has a slot, each mode its own range of ports (open-messaging 18787…, DFO 22787…), so
  * that the files, and the two modes of one file, never meet on a port even when run side by side.
  */
-const BASE_PORT: Record<Mode, number> = { "open-messaging": 18_787, dfo: 21_787 };
-export const basePort = (mode: Mode, slot: 0 | 1 | 2) => BASE_PORT[mode] + slot * 1_000;
+const BASE_PORT: Record<Mode, number> = { "open-messaging": 18_787, dfo: 22_787 };
+type Slot = 0 | 1 | 2 | 3;
+export const basePort = (mode: Mode, slot: Slot) => BASE_PORT[mode] + slot * 1_000;
 
 /**
  * What a DFO deployment needs besides the shared settings: the deployment's one business sender
@@ -51,9 +53,11 @@ export const basePort = (mode: Mode, slot: 0 | 1 | 2) => BASE_PORT[mode] + slot 
  */
 function modeVars(mode: Mode, vars: Record<string, string>): Record<string, string> {
   if (mode === "open-messaging") return {};
-  const { CHANNEL, ...keys } = DFO;
+  const { CHANNEL, WHATSAPP_CHANNEL: _whatsapp, ...keys } = DFO;
   const sender = vars.TWILIO_MESSAGING_SERVICE_SID || vars.TWILIO_FROM_NUMBER!;
-  return { ...keys, CXONE_DFO_CHANNELS: JSON.stringify({ [sender]: CHANNEL, "*": CHANNEL }) };
+  // A WhatsApp sender has a channel of its own (contract §9).
+  const whatsapp = vars.WHATSAPP_FROM_NUMBER ? { [vars.WHATSAPP_FROM_NUMBER]: DFO.WHATSAPP_CHANNEL } : {};
+  return { ...keys, CXONE_DFO_CHANNELS: JSON.stringify({ [sender]: CHANNEL, ...whatsapp, "*": CHANNEL }) };
 }
 
 export type E2EStack = Stack & { dir: string; cleanup(): Promise<void> };
@@ -97,7 +101,7 @@ export interface E2EContext {
  * A stack for the enclosing describe block in `mode`, started before its tests and stopped after
  * them; the fields are set once beforeAll has run.
  */
-export function useE2E(mode: Mode, slot: 0 | 1 | 2, extra: Record<string, string> = {}): E2EContext {
+export function useE2E(mode: Mode, slot: Slot, extra: Record<string, string> = {}): E2EContext {
   const e2e = {} as E2EContext;
   beforeAll(async () => {
     e2e.stack = await startE2E(basePort(mode, slot), extra, mode);

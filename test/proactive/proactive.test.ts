@@ -9,6 +9,7 @@ import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, postInbound, thread } from "../support/inbound";
 import { sender, senderNumber, settle } from "../support/outbound";
+import { awakeNumbers } from "../support/awake";
 
 const emu = useEmulators();
 afterEach(() => vi.useRealTimers());
@@ -41,19 +42,6 @@ function atUtc(hour: number, minute = 0) {
 /** 16:00 UTC = noon in New York: outside quiet hours. */
 const atNoonInNewYork = () => atUtc(16);
 
-/**
- * Numbers whose owners are awake right now (real time, 09:00–19:00 local), for tests that need
- * real time to pass at full speed: some zone on this list always is.
- */
-function awakeNumbers(): (i: number) => string {
-  const places: [string, string][] = [
-    ["+1646555", "America/New_York"], ["+1213555", "America/Los_Angeles"], ["+1808555", "Pacific/Honolulu"],
-    ["+81901", "Asia/Tokyo"], ["+91987", "Asia/Kolkata"], ["+447700", "Europe/London"],
-  ];
-  const hourIn = (timeZone: string) => Number(new Intl.DateTimeFormat("en-US", { timeZone, hour: "2-digit", hourCycle: "h23" }).format(new Date()));
-  const [prefix] = places.find(([, zone]) => hourIn(zone) >= 9 && hourIn(zone) < 19)!;
-  return (i) => `${prefix}${String(i).padStart(4, "0")}`;
-}
 /** One awake recipient, never one of the batch test's 0000–0999. */
 const awakeNumber = () => awakeNumbers()(5_000 + (++n % 5_000));
 

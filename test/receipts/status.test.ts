@@ -52,12 +52,29 @@ describe("Twilio status callbacks", () => {
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
   });
 
-  it("lets read follow delivered, without another receipt", async () => {
+  it("lets read follow delivered, with a READ receipt after DELIVERED; nothing moves it back", async () => {
     const { item, sid } = await sent();
     await callback(sid, "delivered");
     await callback(sid, "read");
+    await callback(sid, "delivered");
+    await callback(sid, "read");
     expect((await twilioStatus(sid)).s).toBe("read");
-    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
+  });
+
+  it("takes a read that comes before its delivery report as delivered, then read", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "read");
+    await callback(sid, "delivered");
+    expect((await twilioStatus(sid)).s).toBe("read");
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
+  });
+
+  it("never reports READ for a message that failed", async () => {
+    const { item, sid } = await sent();
+    await callback(sid, "undelivered", 30003);
+    await callback(sid, "read");
+    expect(reports(item.id)).toEqual([["SENT", null], ["UNDELIVERABLE", "30003"]]);
   });
 
   it.each([

@@ -27,6 +27,10 @@ export const TEST_BINDINGS = {
   RETRY_MAX_ATTEMPTS: "5",
   // Waits for a rate slot longer than this go to the alarm, which tests step instead of sleeping.
   SENDER_INLINE_WAIT_MS: "50",
+  // contract §9: a WhatsApp sender and two templates (the Twilio emulator knows the same Content SIDs).
+  WHATSAPP_FROM_NUMBER: "whatsapp:+15550007000",
+  WHATSAPP_TEMPLATES: JSON.stringify({ flight_update: "HX00000000000000000000000000000001", "flight_update:es": "HX00000000000000000000000000000002" }),
+  WHATSAPP_MPS: "20",
 } as const;
 
 /** The same, for the DFO project (test/dfo/): CXONE_API_MODE=dfo, a channel per business number. */
@@ -36,7 +40,7 @@ export const DFO_BINDINGS = {
   CXONE_API_MODE: "dfo",
   CXONE_ACCESS_KEY_ID: "test-access-key-id",
   CXONE_ACCESS_KEY_SECRET: "test-access-key-secret",
-  CXONE_DFO_CHANNELS: JSON.stringify({ "+15550001000": "chat_main", "+15550002000": "chat_second", [SERVICE_SID]: "chat_service", "*": "chat_main" }),
+  CXONE_DFO_CHANNELS: JSON.stringify({ "+15550001000": "chat_main", "+15550002000": "chat_second", [SERVICE_SID]: "chat_service", "whatsapp:+15550007000": "chat_whatsapp", "*": "chat_main" }),
   CXONE_BYOC_CLIENT_ID: "test-byoc-client",
   CXONE_BYOC_CLIENT_SECRET: "test-byoc-secret",
 } as const;

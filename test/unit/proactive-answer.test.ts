@@ -15,6 +15,7 @@ describe("the answer to a proactive request", () => {
     openProactive: async () => ({ conversationId: "conv-1", messageId: "msg-1" }),
     recordConversation: async () => {},
     accept: async () => ({ duplicate: state !== "queued", state, createdAt: 0 }),
+    lastInbound: async () => null,
     remember: async (_req, answer) => answer,
   });
   const request = { key: "k-1", campaignId: "c", to: "+14155550123", text: "Your order shipped" };

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { numberOf } from "../../domain/compliance/e164";
 import type { Db } from "./client";
 import { consentChanges, optOuts } from "./schema";
 
@@ -31,7 +32,9 @@ export interface ConsentChange {
  * suppression list follows whichever change the record now holds. Idempotent, so a replay or a
  * repair pass can run them again at any time; one D1 batch makes them one transaction.
  */
-export function consentStatements(db: Db, change: ConsentChange, now = Date.now()): BatchItem<"sqlite">[] {
+export function consentStatements(db: Db, input: ConsentChange, now = Date.now()): BatchItem<"sqlite">[] {
+  // Keyed by the customer's number, whichever channel the keyword came on (see isSuppressed).
+  const change = { ...input, phone: numberOf(input.phone) };
   return [...new Set(change.businesses)].flatMap((business) => {
     const holds = (state: "out" | "in") =>
       sql`EXISTS (SELECT 1 FROM ${consentChanges} WHERE business = ${business} AND phone = ${change.phone} AND at = ${change.at} AND state = ${state})`;

@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { numberOf } from "../../domain/compliance/e164";
 import type { Db } from "./client";
 import { applyConsent, consentOrder } from "./consent";
 import { conversations, messages, optOuts, type MessageState } from "./schema";
@@ -102,13 +103,17 @@ export async function updateOutbound(db: Db, cxoneMessageId: string, patch: Outb
 /** A number opted out of any of these business numbers / services, or of all ("*"), is suppressed. */
 const suppressionKeys = (businesses: (string | null | undefined)[]) => [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
 
-/** Is this customer opted out of any of these business numbers / services (or of all: "*")? */
+/**
+ * Is this customer opted out of any of these business numbers / services (or of all: "*")? The list
+ * is keyed by the customer's number: a WhatsApp address is its number (contract §9), and the
+ * business key (whatsapp:+… or not) says which channel the opt-out was for.
+ */
 export async function isSuppressed(db: Db, phone: string, businesses: (string | null | undefined)[]): Promise<boolean> {
-  const row = await db.select({ n: sql<number>`1` }).from(optOuts).where(and(eq(optOuts.phone, phone), inArray(optOuts.business, suppressionKeys(businesses)))).get();
+  const row = await db.select({ n: sql<number>`1` }).from(optOuts).where(and(eq(optOuts.phone, numberOf(phone)), inArray(optOuts.business, suppressionKeys(businesses)))).get();
   return row !== undefined;
 }
 
-/** Of these numbers, the ones suppressed for these businesses (one query, however many numbers). */
+/** Of these (E.164) numbers, the ones suppressed for these businesses (one query, however many numbers). */
 export async function suppressedAmong(db: Db, phones: string[], businesses: (string | null | undefined)[]): Promise<Set<string>> {
   if (phones.length === 0) return new Set();
   const rows = await db.all<{ phone: string }>(

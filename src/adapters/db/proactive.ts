@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
+import { OUTSIDE_WINDOW } from "../../domain/whatsapp";
 import type { Db } from "./client";
 import { conversations, proactiveBatches, proactiveRequests } from "./schema";
 
@@ -102,6 +103,9 @@ export interface MessageCounts {
   total: number;
 }
 
+/** Codes of messages the bridge refused before sending (a batch counts them refused, not failed). */
+const REFUSALS = sql.raw(`('OPTED_OUT', 'NO_SENDER', '${OUTSIDE_WINDOW}')`);
+
 /** A batch's launched messages by state (the messages_batch index keeps this to the batch's rows). */
 export async function batchMessageCounts(db: Db, batchId: string, now: number): Promise<MessageCounts> {
   const [row] = await db.all<MessageCounts>(sql`
@@ -110,8 +114,8 @@ export async function batchMessageCounts(db: Db, batchId: string, now: number): 
       COALESCE(SUM(state IN ('queued', 'sending') AND send_after > ${now}), 0) AS deferred,
       COALESCE(SUM(state = 'submitted' OR (state = 'settled' AND twilio_status NOT IN ('delivered', 'read', 'undelivered', 'failed', 'canceled'))), 0) AS sent,
       COALESCE(SUM(state = 'settled' AND twilio_status IN ('delivered', 'read')), 0) AS delivered,
-      COALESCE(SUM((state IN ('failed', 'dead') AND COALESCE(error_code, '') NOT IN ('OPTED_OUT', 'NO_SENDER')) OR (state = 'settled' AND twilio_status IN ('undelivered', 'failed', 'canceled'))), 0) AS failed,
-      COALESCE(SUM(state = 'failed' AND error_code IN ('OPTED_OUT', 'NO_SENDER')), 0) AS refused,
+      COALESCE(SUM((state IN ('failed', 'dead') AND COALESCE(error_code, '') NOT IN ${REFUSALS}) OR (state = 'settled' AND twilio_status IN ('undelivered', 'failed', 'canceled'))), 0) AS failed,
+      COALESCE(SUM(state = 'failed' AND error_code IN ${REFUSALS}), 0) AS refused,
       COUNT(*) AS total
     FROM messages WHERE batch_id = ${batchId}`);
   return row!;

@@ -123,7 +123,7 @@ export const outbox = sqliteTable(
   {
     id: integer("id").primaryKey(),
     cxoneMessageId: text("cxone_message_id").notNull(),
-    status: text("status", { enum: ["SENT", "DELIVERED", "FAILED", "UNDELIVERABLE"] }).notNull(),
+    status: text("status", { enum: ["SENT", "DELIVERED", "FAILED", "UNDELIVERABLE", "READ"] }).notNull(),
     /** The JSON body of the PUT, without any message text. */
     payload: text("payload").notNull(),
     /** dropped: a SENT that would have reached CXone after the message's final report. */

@@ -31,7 +31,10 @@ export function twilioClient(config: Ready): TwilioApi {
   return {
     async send(sms) {
       const form = new URLSearchParams({ To: sms.to, StatusCallback: sms.statusCallback });
-      if (sms.body) form.set("Body", sms.body);
+      if (sms.content) {
+        form.set("ContentSid", sms.content.sid);
+        form.set("ContentVariables", JSON.stringify(sms.content.variables));
+      } else if (sms.body) form.set("Body", sms.body);
       if (sms.messagingServiceSid) form.set("MessagingServiceSid", sms.messagingServiceSid);
       else if (sms.from) form.set("From", sms.from);
       for (const url of sms.mediaUrls) form.append("MediaUrl", url);

@@ -28,4 +28,6 @@ export interface OutgoingSms {
   messagingServiceSid?: string;
   mediaUrls: string[];
   statusCallback: string;
+  /** A WhatsApp template (contract §9): sent by its Content SID and variables instead of a Body. */
+  content?: { sid: string; variables: Record<string, string> };
 }

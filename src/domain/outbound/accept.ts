@@ -2,8 +2,8 @@ import type { Ready } from "../../config";
 import type { OutboundItem } from "../../adapters/cxone/reply-item";
 import type { NewOutbound, PageLookup } from "../../adapters/db/outbound";
 import { log } from "../../log";
-import { createdInstant, jobFor, resolveSender, type OutboundJob } from "./job";
-import { countSegments } from "../compliance/segments";
+import { channelOf } from "../compliance/e164";
+import { costOf, createdInstant, jobFor, resolveSender, type OutboundJob } from "./job";
 import { senderObject } from "./shards";
 
 /** What accepting an agent reply needs from the outside world. */
@@ -35,15 +35,15 @@ export interface Accepted {
   createdAt: number;
 }
 
-type Extra = Pick<OutboundJob, "notBefore" | "batchId" | "proactive">;
+type Extra = Pick<OutboundJob, "notBefore" | "batchId" | "proactive" | "template">;
 type Existing = Awaited<ReturnType<AcceptDeps["existing"]>>;
 
 /** Who sends a reply, which object queues it, and the row that claims its CXone id. */
 function planFor(config: Ready, item: OutboundItem, business: string | null | undefined, extra: Extra, now: number) {
-  const sender = resolveSender(config, item.from, business);
+  const sender = resolveSender(config, item.from, business, channelOf(item.to));
   // The object that queues it: the sender itself, or the conversation's shard of a Messaging Service.
   const queue = sender && senderObject(config, sender.key, item.conversationId);
-  const { segments, encoding } = countSegments(item.body);
+  const { segments, encoding } = costOf(item.to, item.body);
   const row: NewOutbound = {
     cxoneMessageId: item.id,
     conversationId: item.conversationId,

@@ -1,7 +1,8 @@
 import type { Ready } from "../../config";
 import type { OutboundItem } from "../../adapters/cxone/reply-item";
-import { isMessagingService } from "../compliance/e164";
+import { channelOf, isMessagingService, isWhatsApp, type Channel } from "../compliance/e164";
 import { countSegments, type Encoding } from "../compliance/segments";
+import type { TemplateSend } from "../whatsapp";
 
 /** A send waiting in a sender's queue: everything needed to hand it to Twilio, nothing more. */
 export interface OutboundJob {
@@ -16,8 +17,11 @@ export interface OutboundJob {
   mediaUrls: string[];
   /** CXone's createdTime: the conversation order. */
   createdTime?: string;
+  /** Segments for SMS; 1 for WhatsApp, whose bucket counts messages (contract §9). */
   segments: number;
-  encoding: Encoding;
+  encoding: Encoding | "whatsapp";
+  /** A WhatsApp template (sent by ContentSid; the window does not apply to it). */
+  template?: TemplateSend;
   /** Not before this time (quiet hours). */
   notBefore?: number;
   batchId?: string;
@@ -39,12 +43,31 @@ export interface Sender {
  * proactive alert before the service picked its number) sends through that service. Undefined
  * when there is no sender at all.
  */
-export function resolveSender(config: Ready, from: string | null | undefined, businessNumber: string | null | undefined): Sender | undefined {
+export function resolveSender(config: Ready, from: string | null | undefined, businessNumber: string | null | undefined, channel: Channel = "sms"): Sender | undefined {
+  if (channel === "whatsapp") return whatsappSender(config, from, businessNumber);
   if (from && isMessagingService(from)) return { key: from, messagingServiceSid: from };
   if (config.TWILIO_MESSAGING_SERVICE_SID) return { key: config.TWILIO_MESSAGING_SERVICE_SID, messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID };
-  const pick = from ?? businessNumber ?? config.TWILIO_FROM_NUMBER;
+  // A WhatsApp number is no SMS sender: a conversation that was WhatsApp's does not lend it to SMS.
+  const pick = (isWhatsApp(from) ? undefined : from) ?? (isWhatsApp(businessNumber) ? undefined : businessNumber) ?? config.TWILIO_FROM_NUMBER;
   if (!pick) return undefined;
   return isMessagingService(pick) ? { key: pick, messagingServiceSid: pick } : { key: pick, from: pick };
+}
+
+/**
+ * contract §9: a WhatsApp reply goes from the message's own WhatsApp sender, else the one the
+ * customer last wrote to in that conversation, else WHATSAPP_FROM_NUMBER — never through the
+ * Messaging Service, so the window and the bucket are those of the number the customer sees.
+ */
+function whatsappSender(config: Ready, from: string | null | undefined, businessNumber: string | null | undefined): Sender | undefined {
+  const pick = [from, businessNumber, config.WHATSAPP_FROM_NUMBER].find(isWhatsApp);
+  return pick ? { key: pick, from: pick } : undefined;
+}
+
+/** What a message costs in its sender's bucket, and how it is encoded: WhatsApp is one message, unsegmented. */
+export function costOf(to: string, body: string): { segments: number; encoding: Encoding | "whatsapp" } {
+  if (channelOf(to) === "whatsapp") return { segments: 1, encoding: "whatsapp" };
+  const { segments, encoding } = countSegments(body);
+  return { segments, encoding };
 }
 
 /**
@@ -58,8 +81,8 @@ export function createdInstant(createdTime: string | undefined): number | undefi
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business" | "proactive"> = {}): OutboundJob {
-  const { encoding, segments } = countSegments(item.body);
+export function jobFor(item: OutboundItem, sender: Sender, extra: Pick<OutboundJob, "notBefore" | "batchId" | "business" | "proactive" | "template"> = {}): OutboundJob {
+  const { encoding, segments } = costOf(item.to, item.body);
   return {
     cxoneMessageId: item.id,
     conversationId: item.conversationId,

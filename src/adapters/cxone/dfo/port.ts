@@ -1,7 +1,7 @@
 import type { Ready } from "../../../config";
-import { maskPhone } from "../../../domain/compliance/e164";
+import { channelOf, maskPhone } from "../../../domain/compliance/e164";
 import type { CxonePort, ProactiveAlert, Receipt } from "../../../domain/cxone";
-import type { InboundMessage, Thread, ThreadResult } from "../../../domain/inbound";
+import { inboundText, type InboundMessage, type Thread, type ThreadResult } from "../../../domain/inbound";
 import { AppError, asAppError } from "../../../errors";
 import { log } from "../../../log";
 import type { FetchedMedia } from "../../twilio/media";
@@ -35,9 +35,9 @@ export function dfoPort(config: Ready<"dfo">, tokens: TokenSource, fetchMedia: (
     async deliverInbound(thread: Thread, msg: InboundMessage): Promise<ThreadResult> {
       const channel = channelOf(msg.to, msg.messagingServiceSid);
       const { attachments, unavailable } = await mediaOf(api, msg, fetchMedia);
-      const text = [msg.body, ...unavailable.map((type) => `[attachment unavailable: ${type}]`)].filter(Boolean).join("\n");
+      const text = [inboundText(msg), ...unavailable.map((type) => `[attachment unavailable: ${type}]`)].filter(Boolean).join("\n");
       const posted = await api.postMessage(channel, {
-        ...threadPost(msg.from, text, msg.receivedAt, "inbound"),
+        ...threadPost(msg.from, text, msg.receivedAt, "inbound", msg.profileName),
         idOnExternalPlatform: msg.sid,
         ...(attachments.length > 0 ? { attachments } : {}),
         ...(msg.optOut ? { externalAttributes: [{ key: "opt_out", value: msg.optOut }] } : {}),
@@ -77,14 +77,19 @@ export function dfoPort(config: Ready<"dfo">, tokens: TokenSource, fetchMedia: (
   };
 }
 
-/** What a message posted into a customer's thread always carries (contract §8). */
-function threadPost(customer: string, text: string, at: string, direction: "inbound" | "outbound"): Omit<NewDfoMessage, "idOnExternalPlatform"> {
+/**
+ * What a message posted into a customer's thread always carries (contract §8). On WhatsApp the
+ * thread is the customer's whatsapp:+… address (their SMS thread stays apart even on a shared
+ * channel) and their profile name is the name the agent sees (contract §9).
+ */
+function threadPost(customer: string, text: string, at: string, direction: "inbound" | "outbound", profileName?: string): Omit<NewDfoMessage, "idOnExternalPlatform"> {
+  const label = channelOf(customer) === "whatsapp" ? "WhatsApp" : "SMS";
   return {
-    thread: { idOnExternalPlatform: customer, threadName: `SMS ${maskPhone(customer)}` },
+    thread: { idOnExternalPlatform: customer, threadName: `${label} ${maskPhone(customer)}` },
     messageContent: { type: "TEXT", payload: { text } },
     createdAtWithMilliseconds: at,
     direction,
-    authorEndUserIdentity: { idOnExternalPlatform: customer, firstName: customer },
+    authorEndUserIdentity: { idOnExternalPlatform: customer, firstName: profileName ?? customer },
   };
 }
 
@@ -94,6 +99,8 @@ function dfoStatus(receipt: Receipt): DfoStatus | undefined {
   switch (receipt.status) {
     case "DELIVERED":
       return { status: "delivered", updatedAt };
+    case "READ":
+      return { status: "seen", updatedAt };
     case "UNDELIVERABLE":
     case "FAILED":
       return { status: "failed", updatedAt, ...(receipt.errorCode ? { reason: receipt.errorCode } : {}) };

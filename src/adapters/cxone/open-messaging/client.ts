@@ -1,4 +1,5 @@
 import type { Ready } from "../../../config";
+import { channelOf } from "../../../domain/compliance/e164";
 import { parseUpstream } from "../../http";
 import { cxoneCaller } from "../call";
 import {
@@ -18,7 +19,7 @@ export interface CxoneApi {
   createConversation(body: NewConversation, idempotencyKey: string): Promise<ConversationRef>;
   appendMessage(conversationId: string, body: NewMessage, idempotencyKey: string): Promise<{ id: string }>;
   updateConversation(conversationId: string, body: Record<string, unknown>): Promise<void>;
-  pollMessages(cursor: string | null, pageSize?: number): Promise<{ items: unknown[]; cursor: string | null }>;
+  pollMessages(channel: "SMS" | "WHATSAPP", cursor: string | null, pageSize?: number): Promise<{ items: unknown[]; cursor: string | null }>;
   reportStatus(cxoneMessageId: string, report: StatusReport): Promise<void>;
 }
 
@@ -27,7 +28,7 @@ export function cxoneClient(config: Ready<"open-messaging">, tokens: TokenSource
 
   return {
     async findActiveConversation(address) {
-      const query = new URLSearchParams({ channel_type: "sms", participant_address: address, status: "active" });
+      const query = new URLSearchParams({ channel_type: channelOf(address), participant_address: address, status: "active" });
       const res = await call("GET", `/api/v2/conversations?${query}`, "the conversation lookup");
       const list = await parseUpstream("cxone", res, ConversationList, "the conversation lookup");
       return list.items.find((c) => c.archived !== true && (c.status === undefined || c.status === "active"));
@@ -50,8 +51,8 @@ export function cxoneClient(config: Ready<"open-messaging">, tokens: TokenSource
       await res.body?.cancel();
     },
 
-    async pollMessages(cursor, pageSize = 50) {
-      const query = new URLSearchParams({ channel: "SMS", direction: "OUTBOUND", pageSize: String(pageSize) });
+    async pollMessages(channel, cursor, pageSize = 50) {
+      const query = new URLSearchParams({ channel, direction: "OUTBOUND", pageSize: String(pageSize) });
       if (cursor) query.set("cursor", cursor);
       const res = await call("GET", `/api/v2/open-messaging/messages?${query}`, "the outbound poll");
       const page = await parseUpstream("cxone", res, PollPage, "the outbound poll");

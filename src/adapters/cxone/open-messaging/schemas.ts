@@ -25,7 +25,7 @@ export const PollPage = z.object({
   cursor: z.string().min(1).nullable().optional(),
 });
 
-export type CxoneStatus = "SENT" | "DELIVERED" | "FAILED" | "UNDELIVERABLE";
+export type CxoneStatus = "SENT" | "DELIVERED" | "FAILED" | "UNDELIVERABLE" | "READ";
 
 export interface StatusReport {
   status: CxoneStatus;
@@ -39,11 +39,11 @@ export interface StatusReport {
 }
 
 export interface NewConversation {
-  channel_type: "sms";
+  channel_type: "sms" | "whatsapp";
   initiated_by: "customer" | "business";
   direction: "inbound" | "outbound";
   proactive?: true;
-  participants: { role: "customer"; address: string; address_type: "phone" }[];
+  participants: { role: "customer"; address: string; address_type: "phone" | "whatsapp"; display_name?: string }[];
   routing?: { strategy: "agent" };
   status: "active";
   properties: Record<string, unknown>;
