@@ -13,7 +13,7 @@
  * Knobs (environment): BENCH_QUICK=1 (small sizes, short runs, for development),
  * BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_CUSTOMERS, BENCH_RATES,
  * BENCH_BACKLOG_SECONDS, BENCH_IDLE_SAMPLES, BENCH_COST_MESSAGES, BENCH_SIZES, BENCH_TICKS,
- * BENCH_STUCK, BENCH_PHASES (any of inbound,rate,push,cost,service,drain,ticks,dfo), BENCH_SERVICE_RATE, BENCH_SERVICE_SECONDS, BENCH_PORT (first of the ports: bridge, Twilio, CXone, baseline, then baseline fallbacks +4/+6/+8),
+ * BENCH_STUCK, BENCH_PHASES (any of inbound,rate,push,cost,service,drain,ticks,batch,dfo), BENCH_SERVICE_RATE, BENCH_BATCH (recipients), BENCH_BATCH_RATE, BENCH_BATCH_WINDOW_S, BENCH_SERVICE_SECONDS, BENCH_PORT (first of the ports: bridge, Twilio, CXone, baseline, then baseline fallbacks +4/+6/+8),
  * BENCH_TMPDIR (where local state goes; default /dev/shm), BENCH_KEEP=1 (keep state and logs).
  */
 import { execFileSync } from "node:child_process";
@@ -24,7 +24,7 @@ import { migrate, startStack } from "../scripts/stack.mjs";
 import { startBaseline } from "./baseline.mjs";
 import { benchCost, perMessage } from "./cost.mjs";
 import { cpuDiff, groupCpu } from "./cpu.mjs";
-import { json, sleep, table, until } from "./lib.mjs";
+import { json, percentile, sleep, table, until } from "./lib.mjs";
 import { cannon, inboundRequests, pushRequests } from "./load.mjs";
 import { barChart, perSecond, stepChart } from "./svg.mjs";
 import { makeStuck, measureTicks, seed, tickSummary } from "./ticks.mjs";
@@ -32,6 +32,7 @@ import { benchDfo } from "./dfo.mjs";
 import { benchDrain, DRAIN_OVERRIDES, drainSection } from "./drain.mjs";
 import { benchService, SERVICE, serviceSection } from "./service.mjs";
 import { planSection } from "./plan.mjs";
+import { batchSection, benchBatch } from "./batch.mjs";
 
 const started = Date.now();
 const REPO = process.cwd();
@@ -53,7 +54,11 @@ const cfg = {
   sizes: list("BENCH_SIZES", QUICK ? "1000,5000" : "1000,10000,100000").map(Number).sort((a, b) => a - b),
   ticks: num("BENCH_TICKS", QUICK ? 2 : 4),
   stuck: num("BENCH_STUCK", 5),
-  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,service,drain,ticks,dfo")),
+  phases: new Set(list("BENCH_PHASES", "inbound,rate,push,cost,service,drain,ticks,batch,dfo")),
+  /** Goal 5: one proactive batch of this many recipients, drained for a window at this rate. */
+  batch: num("BENCH_BATCH", QUICK ? 20_000 : 100_000),
+  batchRate: num("BENCH_BATCH_RATE", 50),
+  batchWindowS: num("BENCH_BATCH_WINDOW_S", QUICK ? 10 : 20),
   /** The Messaging Service run (goal 3): its rate (4 objects of a quarter each) and its backlog. */
   serviceRate: num("BENCH_SERVICE_RATE", QUICK ? 20 : 40),
   serviceSeconds: num("BENCH_SERVICE_SECONDS", QUICK ? 10 : 30),
@@ -334,6 +339,36 @@ try {
     await stopStack();
   }
 
+  // ───────────── Stack C: a 100,000-recipient batch on a stack of its own ─────────────
+  if (cfg.phases.has("batch")) await phase("a batch of 100,000 recipients", async () => {
+    step(`starting stack C for one batch of ${cfg.batch} recipients at ${cfg.batchRate}/s`);
+    const dirC = tempDir("c");
+    migrate(dirC);
+    const stack = await startStack({
+      port: ports.bridge,
+      twilioPort: ports.twilio,
+      cxonePort: ports.cxone,
+      persistTo: dirC,
+      quiet: true,
+      tickSeconds: 0,
+      inspector: false,
+      vars: { ...CREDS, SENDER_MPS: String(cfg.batchRate) },
+    });
+    const stopStack = () => stack.stop();
+    stoppers.push(stopStack);
+    try {
+      results.batch = await benchBatch(stack, { count: cfg.batch, rate: cfg.batchRate, sender: CREDS.TWILIO_FROM_NUMBER, apiToken: CREDS.API_TOKEN, windowS: cfg.batchWindowS });
+    } finally {
+      stoppers.splice(stoppers.indexOf(stopStack), 1);
+      await stopStack();
+    }
+    const b = results.batch;
+    console.log(`  202 in ${b.answerMs.toFixed(0)} ms (${b.bodyMb.toFixed(1)} MB), ${b.sendRate.toFixed(1)} sends/s (${((b.sendRate / b.rate) * 100).toFixed(1)} % of ${b.rate}), ${b.resumedAfter} sent after the restart, ${b.duplicates} texted twice`);
+    if (b.answerMs > 5_000) results.failures.push(`a batch of ${b.count} recipients was answered in ${(b.answerMs / 1000).toFixed(1)} s (goal ≤ 5 s)`);
+    if (b.sendRate < 0.95 * b.rate) results.failures.push(`a batch drained at ${b.sendRate.toFixed(1)}/s, ${((b.sendRate / b.rate) * 100).toFixed(1)} % of its sender's ${b.rate}/s (goal ≥ 95 %)`);
+    if (b.duplicates > 0) results.failures.push(`${b.duplicates} batch recipients were texted twice`);
+  });
+
   // ───────────── Stack D: CXONE_API_MODE=dfo, the same load ─────────────
   if (cfg.phases.has("dfo")) await phase("DFO mode", async () => {
     step("starting stack D (CXONE_API_MODE=dfo, the DFO emulator)");
@@ -394,6 +429,7 @@ function report(r) {
     );
   }
   if (r.service) summary.push(`A Messaging Service over ${r.service.objects.length} sender objects: ${(r.service.steady * 100).toFixed(0)} % of its ${r.service.rate}/s used while all had work, worst second ${r.service.worst} at Twilio (limit ${r.service.rate}).`);
+  if (r.batch) summary.push(`A batch of ${r.batch.count.toLocaleString("en-US")} recipients: 202 in ${(r.batch.answerMs / 1000).toFixed(1)} s, drained at ${((r.batch.sendRate / r.batch.rate) * 100).toFixed(0)} % of its sender's ${r.batch.rate}/s, status reads p50 ${percentile(r.batch.reads, 50).toFixed(0)} ms, resumed after a restart with ${r.batch.duplicates} texted twice.`);
   if (r.drain) summary.push(`Sending cost vs backlog: ${r.drain.scenarios.small.rate.toFixed(0)} sends/s with 100–200 queued; ${(r.drain.ratioQueued * 100).toFixed(0)} % of that with ${r.drain.backlog.toLocaleString("en-US")} queued, ${(r.drain.ratioDeferred * 100).toFixed(0)} % behind ${r.drain.backlog.toLocaleString("en-US")} deferred.`);
   if (r.ticks) {
     summary.push(
@@ -541,6 +577,7 @@ function report(r) {
     out.push("", "## 3c. The paper plan: 10 million messages a day", "", ...planSection({ inbound, outbound }));
   }
   if (r.service) out.push("", "## 3d. A Messaging Service over several sender objects", "", ...serviceSection(r.service));
+  if (r.batch) out.push("", "## 3e. A batch of 100,000 recipients", "", ...batchSection(r.batch));
 
   if (r.ticks) {
     out.push("", "## 4. Cron tick cost vs D1 size", "");

@@ -26,17 +26,21 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_due ON items(state, next_at);
 `;
 
-/** Items launched at once. */
-const CONCURRENCY = 8;
-
 /**
- * Launches are paced at the sender's rate: a launched recipient is a CXone conversation showing
- * the alert and an SMS in the sender's bucket, so launching faster than the bucket drains only
- * shows agents alerts that have not gone out yet (and loads CXone and the Worker for nothing).
+ * Launches are paced by the sender's rate: a launched recipient is a CXone conversation showing
+ * the alert and an SMS in the sender's bucket, so launching far ahead of the bucket only shows
+ * agents alerts that have not gone out yet (and loads CXone and the Worker for nothing). But a
+ * launch takes a CXone round trip or two: paced at exactly the rate, the bucket would starve
+ * whenever launches ran slow. So launches may run up to LEAD_S seconds of the rate ahead of the
+ * batch's ideal drain (since its first launch) and catch up when behind, as many at once as a
+ * second's share of the rate needs.
  */
-function launchesPerSecond(config: Ready, req: ProactiveRequest): number {
+const LEAD_S = 10;
+const concurrencyFor = (rate: number) => Math.min(32, Math.max(8, Math.ceil(rate / 4)));
+
+function launchRate(config: Ready, req: ProactiveRequest): number {
   const sender = resolveSender(config, req.from, undefined, req.channel);
-  return Math.max(CONCURRENCY, Math.ceil(senderRate(config, sender?.key ?? "")));
+  return senderRate(config, sender?.key ?? "");
 }
 
 export interface BatchStats {
@@ -60,7 +64,7 @@ interface Item {
 /**
  * One per proactive batch: its recipients, durably, until each is launched (conversation created,
  * SMS queued in its sender's bucket). Answered at once by the route; drained by the alarm, so a
- * 10,000-recipient batch never holds a request open, and a restart resumes where it stopped —
+ * 100,000-recipient batch never holds a request open, and a restart resumes where it stopped —
  * launches are idempotent on each recipient's key, so nothing goes twice.
  */
 export class BatchDO extends SqliteObject {
@@ -70,18 +74,24 @@ export class BatchDO extends SqliteObject {
     super(ctx, env, { tables: TABLES });
   }
 
-  /** Takes the batch's accepted recipients; a second call for the same batch changes nothing. */
-  async start(batchId: string, requests: ProactiveRequest[]): Promise<{ accepted: number }> {
-    if (this.meta.get("batchId")) return { accepted: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n };
+  /**
+   * Takes a share of the batch's accepted recipients (a batch of 100,000 comes in several, each
+   * well under an RPC's size limit); launching starts with the first. A recipient given twice is
+   * kept once, so a repeated call changes nothing.
+   */
+  async add(batchId: string, requests: ProactiveRequest[]): Promise<{ accepted: number }> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
+      let added = 0;
       for (const req of requests) {
-        this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now);
+        added += this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now).rowsWritten;
       }
-      this.meta.set("batchId", batchId);
+      if (!this.meta.get("batchId")) this.meta.set("batchId", batchId);
+      // A share that came after the first ones were all launched: the batch is not done after all.
+      if (added > 0) this.meta.delete("finishedAt");
     });
-    await this.clock.at(now);
-    return { accepted: requests.length };
+    await this.clock.soon(now);
+    return { accepted: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n };
   }
 
   async stats(): Promise<BatchStats> {
@@ -151,13 +161,19 @@ export class BatchDO extends SqliteObject {
     const deps = proactiveDeps(this.env, config);
     const policy = policyFrom(config);
     const started = Date.now();
-    let budget = Infinity;
+    const first = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
+    const rate = first ? launchRate(config, JSON.parse(first.payload!) as ProactiveRequest) : 1;
+    if (first && !this.meta.get("launchStart")) this.meta.set("launchStart", String(started));
+    const sinceStart = (started - Number(this.meta.get("launchStart") ?? started)) / 1000;
+    const budget = Math.max(0, Math.ceil((sinceStart + LEAD_S) * rate) - Number(this.meta.get("launches") ?? 0));
     let launched = 0;
+    let reportedAt = started;
     while (launched < budget) {
-      const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), CONCURRENCY).toArray();
+      const limit = Math.min(concurrencyFor(rate), budget - launched);
+      const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), limit).toArray();
       if (due.length === 0) break;
-      if (budget === Infinity) budget = launchesPerSecond(config, JSON.parse(due[0]!.payload!) as ProactiveRequest);
       launched += due.length;
+      this.meta.set("launches", String(Number(this.meta.get("launches") ?? 0) + due.length));
       await Promise.all(
         due.map(async (item) => {
           const req = JSON.parse(item.payload!) as ProactiveRequest;
@@ -182,13 +198,18 @@ export class BatchDO extends SqliteObject {
           }
         }),
       );
-      await this.reportProgress();
+      // Progress into D1 about once a second, not per group: counting the items reads them all.
+      if (Date.now() - reportedAt >= 1_000) {
+        await this.reportProgress();
+        reportedAt = Date.now();
+      }
     }
     await this.reportProgress();
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(next_at) AS at FROM items WHERE state = 'pending'").one().at;
-    // A second's worth launched: the rest waits for the next second, as the sender will; once all
+    // Ahead as far as allowed: the rest waits until the sender has caught up by a group; once all
     // are launched, the alarm is the end of the batch's retention.
-    await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, started + 1000) : next);
+    const caughtUp = started + Math.max(100, (concurrencyFor(rate) / rate) * 1000);
+    await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, caughtUp) : next);
     if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
   }
 

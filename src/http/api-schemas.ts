@@ -5,7 +5,7 @@ import { E164_RULE, isE164, isSenderKey, isWhatsApp } from "../domain/compliance
  * The bridge's own API (/v1 for business systems, /admin for operators): the zod schemas the
  * routes validate with, which are also what GET /openapi.json describes — one source for both.
  */
-export const MAX_BATCH = 10_000;
+export const MAX_BATCH = 100_000;
 
 export const E164 = z.string().refine(isE164, E164_RULE).meta({ description: "E.164: + and 7–15 digits", examples: ["+14155550100"] });
 const Sender = z

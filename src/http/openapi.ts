@@ -29,7 +29,7 @@ function build() {
     paths: {
       "/v1/proactive": {
         post: {
-          summary: "Start a conversation with one recipient, or a batch of up to 10,000",
+          summary: "Start a conversation with one recipient, or a batch of up to 100,000",
           security: v1,
           requestBody: { required: true, content: { "application/json": { schema: { oneOf: [schema(ProactiveSingle), schema(ProactiveBatchDoc)] } } } },
           responses: { "200": answer("one recipient: launched, deferred by quiet hours or refused", ProactiveAnswer), "202": answer("a batch: accepted for sending, refusals named", BatchAnswer), ...errors(400, 401, 413, 415) },

@@ -3,7 +3,8 @@ import type { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { database } from "../adapters/db/client";
 import { suppressedAmong } from "../adapters/db/outbound";
-import { batchById, batchMessageCounts, createBatch, usedKeys } from "../adapters/db/proactive";
+import type { Db } from "../adapters/db/client";
+import { batchById, batchMessageCounts, createBatch, storeBatchCounts, usedKeys, type MessageCounts } from "../adapters/db/proactive";
 import { requireConfig } from "../config";
 import { proactiveDeps } from "../deps";
 import { resolveSender } from "../domain/outbound/job";
@@ -17,12 +18,31 @@ import { hasBearer } from "./auth";
 import { parseOr400 } from "./validate";
 
 
+/** A batch of 100,000 recipients with texts of a few hundred characters each fits. */
+const MAX_BODY_MB = 32;
 const limit = bodyLimit({
-  maxSize: 8 * 1024 * 1024,
+  maxSize: MAX_BODY_MB * 1024 * 1024,
   onError: () => {
-    throw new AppError(413, "payload_too_large", "a proactive request is at most 8 MB");
+    throw new AppError(413, "payload_too_large", `a proactive request is at most ${MAX_BODY_MB} MB`);
   },
 });
+/** Recipients handed to the batch's object per call. */
+const BATCH_SHARE = 5_000;
+
+/**
+ * Counting a batch reads every message row it has; a dashboard polling a 100,000-recipient batch
+ * through its drain would read them all on every poll. So a batch larger than LARGE_BATCH is
+ * counted at most every COUNTS_TTL_MS, and reads in between get those counts (a few seconds old).
+ */
+const LARGE_BATCH = 1_000;
+const COUNTS_TTL_MS = 5_000;
+async function countsOf(db: Db, batch: NonNullable<Awaited<ReturnType<typeof batchById>>>, now: number): Promise<MessageCounts> {
+  const large = batch.accepted > LARGE_BATCH;
+  if (large && batch.counts && batch.countedAt !== null && now - batch.countedAt < COUNTS_TTL_MS) return JSON.parse(batch.counts) as MessageCounts;
+  const counts = await batchMessageCounts(db, batch.id, now);
+  if (large) await storeBatchCounts(db, batch.id, counts, now);
+  return counts;
+}
 
 /** What a batch recipient is sent: their own text or template, else the batch's template (undefined: nothing fits). */
 function contentOf(item: z.infer<typeof BatchItem>, batch: { channel: "sms" | "whatsapp"; template?: TemplateRequest }): Pick<ProactiveRequest, "text" | "template"> | undefined {
@@ -85,7 +105,9 @@ export const proactiveRoutes = new Hono<AppEnv>()
       });
       // The row first: the batch's object reports its progress into it from the first launch on.
       await createBatch(db, { id: batchId, campaignId: batch.campaignId, total: batch.messages.length, accepted: accepted.length, refused: refused.length, createdAt: Date.now() });
-      if (accepted.length > 0) await c.env.BATCH.getByName(batchId).start(batchId, accepted);
+      // In shares, each far under an RPC's size limit; launching starts with the first.
+      const batchObject = c.env.BATCH.getByName(batchId);
+      for (let i = 0; i < accepted.length; i += BATCH_SHARE) await batchObject.add(batchId, accepted.slice(i, i + BATCH_SHARE));
       log("info", "proactive.batch_accepted", { batchId, campaignId: batch.campaignId, count: accepted.length, reason: `${refused.length} refused` });
       return c.json({ batchId, accepted: accepted.length, refused }, 202);
     }
@@ -108,7 +130,7 @@ export const proactiveRoutes = new Hono<AppEnv>()
     const batch = await batchById(db, batchId);
     if (!batch) throw new AppError(404, "not_found", "no such batch");
     // D1 only: the batch's object may be busy launching for a while and must not hold this up.
-    const counts = await batchMessageCounts(db, batchId, Date.now());
+    const counts = await countsOf(db, batch, Date.now());
     const pending = batch.accepted - batch.launched - batch.launchFailed - batch.launchRefused;
     return c.json({
       batchId,

@@ -49,7 +49,7 @@ describe("found by the DFO soak", () => {
 
     // The batch's object launches it again: the same message, queued and sent once.
     const stub = env.BATCH.getByName(batchId);
-    await stub.start(batchId, [req]);
+    await stub.add(batchId, [req]);
     expect(await stub.drain()).toMatchObject({ pending: 0, launched: 1, failed: 0, refused: 0 });
     await settle(MAIN);
     expect(emu.twilio.messages().filter((m) => m.to === to).map((m) => m.body)).toEqual([req.text]);

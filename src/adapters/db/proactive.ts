@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
 import { OUTSIDE_WINDOW } from "../../domain/whatsapp";
+import { jsonChunks } from "./chunks";
 import type { Db } from "./client";
 import { conversations, proactiveBatches, proactiveRequests } from "./schema";
 
@@ -49,13 +50,17 @@ export async function recordProactiveConversation(
     .onConflictDoNothing();
 }
 
-/** Of these idempotency keys, the ones already used (one query, however many keys). */
+/** Of these idempotency keys, the ones already used (one round trip, however many keys). */
 export async function usedKeys(db: Db, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const rows = await db.all<{ key: string }>(
-    sql`SELECT idempotency_key AS key FROM ${proactiveRequests} WHERE idempotency_key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`,
+  const [first, ...rest] = jsonChunks(keys).map((chunk) =>
+    db
+      .select({ key: proactiveRequests.idempotencyKey })
+      .from(proactiveRequests)
+      .where(sql`${proactiveRequests.idempotencyKey} IN (SELECT value FROM json_each(${chunk}))`),
   );
-  return new Set(rows.map((r) => r.key));
+  const results = await db.batch([first!, ...rest]);
+  return new Set(results.flat().map((r) => r.key));
 }
 
 export async function createBatch(db: Db, row: typeof proactiveBatches.$inferInsert): Promise<void> {
@@ -101,6 +106,11 @@ export interface MessageCounts {
   failed: number;
   refused: number;
   total: number;
+}
+
+/** Keeps a batch's counts as read at `at`, for the status reads of the next few seconds. */
+export async function storeBatchCounts(db: Db, id: string, counts: MessageCounts, at: number): Promise<void> {
+  await db.update(proactiveBatches).set({ counts: JSON.stringify(counts), countedAt: at }).where(eq(proactiveBatches.id, id));
 }
 
 /** Codes of messages the bridge refused before sending (a batch counts them refused, not failed). */

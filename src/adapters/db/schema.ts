@@ -222,6 +222,9 @@ export const proactiveBatches = sqliteTable(
   launchRefused: integer("launch_refused").notNull().default(0),
   /** Every recipient launched, refused or failed: nothing left for its object to do. */
   finishedAt: integer("finished_at"),
+  /** A large batch's message counts as last read (JSON), and when: a status read reuses them for a few seconds. */
+  counts: text("counts"),
+  countedAt: integer("counted_at"),
   },
   (t) => [
     // The Cron wakes unfinished batches (their object may have stopped); retention drops finished ones.
