@@ -211,7 +211,9 @@ export class SendWork {
         // A send recovered after a lost answer may already be further along (sent, delivered):
         // that news goes through the status machine like a callback, or its receipt is skipped.
         const answered = isTwilioStatus(row.twilio_status) ? row.twilio_status : "queued";
-        const atSubmit = advances("queued", answered) ? "queued" : answered;
+        // Read is past queued too, though nothing moves to it but delivered (found by the soak:
+        // recorded as read at once, it got neither DELIVERED nor READ and never settled).
+        const atSubmit = answered === "read" || advances("queued", answered) ? "queued" : answered;
         const sentReport = await recordSubmitted(
           db,
           row.id,

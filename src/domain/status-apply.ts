@@ -48,7 +48,7 @@ export const REQUEUE_DELAY_MS = 60_000;
  * number on the suppression list. A status for a SID the bridge does not know (yet) is kept as
  * an orphan for the reconciler: the send may still be committing.
  */
-export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: "callback" | "reconcile" | "orphan"): Promise<Applied> {
+export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: Source): Promise<Applied> {
   const tracked = await deps.find(event.sid);
   if (!tracked) {
     if (source === "callback") await deps.record(event, false);
@@ -56,30 +56,48 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
     return "orphan";
   }
   if (source === "callback") await deps.record(event, true);
-  // Read before its delivery report (Twilio promises no order): read implies delivered, so the
-  // delivery is applied first and CXone hears DELIVERED, then READ — never READ alone or first.
-  if (event.status === "read" && !FINAL.has(tracked.twilioStatus as TwilioStatus) && tracked.twilioStatus !== "read") {
-    const delivered = await applyTracked(deps, tracked, { ...event, status: "delivered" }, source);
-    const now = delivered === "final" ? await deps.find(event.sid) : undefined;
-    return now ? applyTracked(deps, now, event, source) : delivered;
-  }
-  return applyTracked(deps, tracked, event, source);
+  return event.status === "read" ? applyRead(deps, tracked, event, source) : applyTracked(deps, tracked, event, source);
 }
 
-async function applyTracked(deps: StatusDeps, tracked: Tracked, event: StatusEvent, source: "callback" | "reconcile" | "orphan"): Promise<Applied> {
+/**
+ * contract §9: the customer read it (WhatsApp). Read implies delivered, and Twilio promises no
+ * order (nor does a crash between a status and its receipt), so an unfinished delivery is
+ * finished first — also one another worker is finishing right now (its receipt is queued once
+ * either way): CXone hears DELIVERED, then READ — never READ alone or first. The READ receipt
+ * is queued again on every read (the outbox keeps one per status), so a read whose receipt was
+ * cut short by a crash still gets it.
+ */
+async function applyRead(deps: StatusDeps, first: Tracked, event: StatusEvent, source: Source): Promise<Applied> {
+  let tracked = first;
+  if (!tracked.settled && !FAILED.has(tracked.twilioStatus ?? "")) {
+    await applyTracked(deps, tracked, { ...event, status: "delivered" }, source);
+    tracked = (await deps.find(event.sid)) ?? tracked;
+  }
   const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };
-  // At this final status but not settled: whoever moved it there died (or is still busy) before
-  // the receipt; the same status again finishes the job, each step being idempotent.
-  const unfinished = FINAL.has(event.status) && tracked.twilioStatus === event.status && !tracked.settled;
-  if (!unfinished && (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode)))) {
+  if (!tracked.settled || (tracked.twilioStatus !== "delivered" && tracked.twilioStatus !== "read")) {
     log("info", "status.ignored", { ...ids, status: event.status, reason: `already ${tracked.twilioStatus}`, kind: source });
     return "ignored";
   }
-  if (event.status === "read") {
-    // contract §9: the customer read it (WhatsApp). Queued after DELIVERED, so it reaches CXone after it.
-    await deps.receipt(tracked.cxoneMessageId, report("READ", new Date(event.at), { providerMessageId: event.sid }));
-    log("info", "status.read", { ...ids, status: event.status, kind: source });
-    return "read";
+  if (tracked.twilioStatus === "delivered") await deps.advance(event.sid, "read", ["delivered"]);
+  await deps.receipt(tracked.cxoneMessageId, report("READ", new Date(event.at), { providerMessageId: event.sid }));
+  log("info", "status.read", { ...ids, status: event.status, kind: source });
+  return "read";
+}
+
+type Source = "callback" | "reconcile" | "orphan";
+/** Final statuses after which nothing is read. */
+const FAILED = new Set(["undelivered", "failed", "canceled"]);
+
+async function applyTracked(deps: StatusDeps, tracked: Tracked, event: StatusEvent, source: Source): Promise<Applied> {
+  const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };
+  // At this final status (or read, which is past delivered) but not settled: whoever moved it there
+  // died (or is still busy) before the receipt; the same status again finishes the job, each step
+  // being idempotent.
+  const reached = tracked.twilioStatus === event.status || (event.status === "delivered" && tracked.twilioStatus === "read");
+  const unfinished = FINAL.has(event.status) && reached && !tracked.settled;
+  if (!unfinished && (!advances(tracked.twilioStatus, event.status) || !(await deps.advance(event.sid, event.status, predecessors(event.status), event.errorCode)))) {
+    log("info", "status.ignored", { ...ids, status: event.status, reason: `already ${tracked.twilioStatus}`, kind: source });
+    return "ignored";
   }
   if (!FINAL.has(event.status)) {
     log("info", "status.updated", { ...ids, status: event.status, kind: source });

@@ -39,6 +39,18 @@ const proactive = (body: unknown) =>
 let awakeSeq = Math.floor(Math.random() * 9_000);
 const awakeNumber = () => awakeNumbers()((awakeSeq = (awakeSeq + 1) % 10_000));
 
+/** An agent's reply in the customer's WhatsApp thread that must be refused before Twilio. */
+async function expectRefusedOutsideWindow(customer: string, text: string) {
+  const reply = await emu.dfo.agentReply({ channelId: WA_CHANNEL, threadId: customer, text });
+  expect(reply.status).toBe(200);
+  const id = idOf(reply.answer);
+  await settle(WA);
+  // Its report may have gone before CXone knew the id (the answer was still on its way): the sweep sends it at the latest.
+  if (statuses(id).length === 0) await reconcileAt(60_000);
+  expect(sentTo(customer)).toEqual([]);
+  expect(statuses(id)).toEqual([["failed", "OUTSIDE_WHATSAPP_WINDOW"]]);
+}
+
 /** A WhatsApp message from `customer` (whatsapp:+…) posted straight to the bridge, as Twilio signs it, and delivered to DFO. */
 async function waInbound(customer: string, over: Record<string, string> = {}) {
   const fields = inboundFields({
@@ -137,14 +149,7 @@ describe("an agent's reply in a WhatsApp thread", () => {
     const customer = wa(phone());
     // Twilio's window is open: if the bridge sent it, the emulated Twilio would take it.
     emu.twilio.setWhatsAppWindow(customer, WA, Date.now());
-    const reply = await emu.dfo.agentReply({ channelId: WA_CHANNEL, threadId: customer, text: "Are you there?" });
-    expect(reply.status).toBe(200);
-    const id = idOf(reply.answer);
-    await settle(WA);
-    // Its report may have gone before CXone knew the id (the answer was still on its way): the sweep sends it at the latest.
-    if (statuses(id).length === 0) await reconcileAt(60_000);
-    expect(sentTo(customer)).toEqual([]);
-    expect(statuses(id)).toEqual([["failed", "OUTSIDE_WHATSAPP_WINDOW"]]);
+    await expectRefusedOutsideWindow(customer, "Are you there?");
   });
 
   it("that Twilio fails with 63016 (its window closed, the bridge's open) is reported failed OUTSIDE_WHATSAPP_WINDOW", async () => {
@@ -259,12 +264,6 @@ describe("an agent's reply to a customer who wrote more than 24 hours ago", () =
     // Twilio's window is kept open: only the bridge may refuse this one.
     emu.twilio.setWhatsAppWindow(customer, WA, Date.now());
     await runInDurableObject(env.SENDER.getByName(WA), (i) => (i as unknown as { clock: Clock }).clock.skipTo(Date.now() + 24 * HOUR + 60_000));
-    const reply = await emu.dfo.agentReply({ channelId: WA_CHANNEL, threadId: customer, text: "Sorry for the wait" });
-    expect(reply.status).toBe(200);
-    const id = idOf(reply.answer);
-    await settle(WA);
-    if (statuses(id).length === 0) await reconcileAt(60_000);
-    expect(sentTo(customer)).toEqual([]);
-    expect(statuses(id)).toEqual([["failed", "OUTSIDE_WHATSAPP_WINDOW"]]);
+    await expectRefusedOutsideWindow(customer, "Sorry for the wait");
   });
 });

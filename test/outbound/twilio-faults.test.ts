@@ -54,6 +54,17 @@ describe("Twilio failing while the bridge sends", () => {
     expect(reports).toEqual([["SENT", null], ["UNDELIVERABLE", "30003"]]);
   });
 
+  it("reports DELIVERED, then READ, when the lost answer's message was read before the bridge asked (found by the soak)", async () => {
+    // Twilio's record moved to read (WhatsApp) and every callback was lost: the lookup is all the
+    // bridge learns. Recorded as "read" at once, it once got neither receipt and never settled.
+    const { from, item, sms } = await sentWithLostAnswer();
+    setStatus(sms, "delivered", undefined, Date.now());
+    setStatus(sms, "read", undefined, Date.now());
+    await settle(from);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT", "DELIVERED", "READ"]);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'settled' AND twilio_status = 'read'", item.id)).toBe(1);
+  });
+
   it("sends once after a 429 and then a 503 that Twilio did not commit", async () => {
     const from = senderNumber();
     const item = outboundItem({ from });

@@ -70,6 +70,22 @@ describe("Twilio status callbacks", () => {
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
   });
 
+  it("finishes a delivery cut short (moved to delivered, no receipt yet) before READ, when read comes next (found by the soak)", async () => {
+    const { item, sid } = await sent();
+    // A Worker that died between moving the message to delivered and queueing its receipt.
+    await env.DB.prepare("UPDATE messages SET twilio_status = 'delivered' WHERE message_sid = ?").bind(sid).run();
+    await callback(sid, "read");
+    expect(await twilioStatus(sid)).toEqual({ s: "read", state: "settled" });
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
+  });
+
+  it("takes concurrent delivered and read callbacks as DELIVERED, then READ (found by the soak)", async () => {
+    const { item, sid } = await sent();
+    await Promise.all([callback(sid, "delivered"), callback(sid, "read")]);
+    await expect.poll(() => reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
+    expect(await twilioStatus(sid)).toEqual({ s: "read", state: "settled" });
+  });
+
   it("never reports READ for a message that failed", async () => {
     const { item, sid } = await sent();
     await callback(sid, "undelivered", 30003);

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { applyStatus, type StatusDeps, type Tracked } from "../../src/domain/status-apply";
+import type { TwilioStatus } from "../../src/domain/status";
+
+/** A message and its receipts in memory: the status rules without D1. */
+function message(twilioStatus: string, settled: boolean) {
+  const tracked: Tracked = { cxoneMessageId: "m-1", sid: "SM1", sender: "+15550001000", customer: "whatsapp:+14155550100", twilioStatus, settled, carrierRetries: 0, conversationId: "c-1" };
+  const receipts: string[] = [];
+  const deps: StatusDeps = {
+    find: async () => ({ ...tracked }),
+    record: async () => {},
+    advance: async (_sid, next, from) => {
+      if (!from.includes(tracked.twilioStatus as TwilioStatus)) return false;
+      tracked.twilioStatus = next;
+      return true;
+    },
+    settle: async () => void (tracked.settled = true),
+    receipt: async (_id, body) => void (receipts.includes(body.status) || receipts.push(body.status)),
+    suppress: async () => {},
+    requeue: async () => false,
+    finalize: async () => {},
+  };
+  return { tracked, receipts, deps };
+}
+const read = { sid: "SM1", status: "read" as const, at: 0 };
+
+describe("a read report (WhatsApp)", () => {
+  it.each([
+    ["sent", false, ["DELIVERED", "READ"]],
+    // Moved to delivered by a worker that died (or is still busy) before the receipt: finished here.
+    ["delivered", false, ["DELIVERED", "READ"]],
+    ["read", false, ["DELIVERED", "READ"]],
+    ["delivered", true, ["READ"]],
+    ["read", true, ["READ"]],
+    ["undelivered", true, []],
+    ["failed", false, []],
+  ])("at %s (settled %s): receipts %o, DELIVERED always first", async (status, settled, expected) => {
+    const m = message(status, settled);
+    await applyStatus(m.deps, read, "callback");
+    expect(m.receipts).toEqual(expected);
+  });
+});
