@@ -69,7 +69,10 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
  */
 async function applyRead(deps: StatusDeps, first: Tracked, event: StatusEvent, source: Source): Promise<Applied> {
   let tracked = first;
-  if (!tracked.settled && !FAILED.has(tracked.twilioStatus ?? "")) {
+  // Twice at most: a delivered callback racing this one may move the message first (this one's
+  // move then loses, seen as "already sent"); the second pass finds it delivered but unsettled
+  // and finishes it like any unfinished final status (found by the soak).
+  for (let pass = 0; pass < 2 && !tracked.settled && !FAILED.has(tracked.twilioStatus ?? ""); pass++) {
     await applyTracked(deps, tracked, { ...event, status: "delivered" }, source);
     tracked = (await deps.find(event.sid)) ?? tracked;
   }

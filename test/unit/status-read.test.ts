@@ -25,6 +25,24 @@ function message(twilioStatus: string, settled: boolean) {
 const read = { sid: "SM1", status: "read" as const, at: 0 };
 
 describe("a read report (WhatsApp)", () => {
+  it("racing a delivered callback that moves the message first: DELIVERED, then READ, both (found by the soak)", async () => {
+    const m = message("sent", false);
+    const advance = m.deps.advance;
+    let raced = false;
+    m.deps.advance = async (sid, next, from, code) => {
+      if (next === "delivered" && !raced) {
+        // The delivered callback's worker moves it first and has not queued its receipt yet.
+        raced = true;
+        m.tracked.twilioStatus = "delivered";
+        return false;
+      }
+      return advance(sid, next, from, code);
+    };
+    expect(await applyStatus(m.deps, read, "callback")).toBe("read");
+    expect(m.receipts).toEqual(["DELIVERED", "READ"]);
+    expect(m.tracked).toMatchObject({ twilioStatus: "read", settled: true });
+  });
+
   it.each([
     ["sent", false, ["DELIVERED", "READ"]],
     // Moved to delivered by a worker that died (or is still busy) before the receipt: finished here.
