@@ -3,9 +3,12 @@
  * their DFO thread with the photo uploaded as a temporary attachment; an agent's reply reaches the
  * bridge through CXone's side of the OAuth dance, goes out as an SMS, and its delivery is reported
  * back to DFO; a proactive alert is posted into the customer's thread and their answer joins it.
+ * Then WhatsApp (contract §9), in a thread of its own on the WhatsApp sender's channel: a template
+ * alert, an agent's free text refused while the 24-hour window is closed, the customer's answer
+ * (their profile name as the end user's name) opening it, and the agent's reply delivered and seen.
  */
 import { randomBytes } from "node:crypto";
-import { business, customer, cxone, json, post, recipient, sentSms, step, twilio, until, v1 } from "./demo-lib.mjs";
+import { business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showTwilio, step, twilio, until, v1, whatsappSender } from "./demo-lib.mjs";
 
 // A 1×1 PNG: small enough to read in a log, real enough for any image viewer.
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -16,10 +19,12 @@ const threadWith = (phone, n) =>
     const t = await threadOf(phone);
     return t && t.messages.length >= n && t;
   });
-const showMessages = (thread) => {
+/** `notes`: a word on some messages, by idOnExternalPlatform. */
+const showMessages = (thread, notes = {}) => {
   for (const m of thread.messages) {
     const fields = m.customFields ? `  customFields ${m.customFields.map((f) => `${f.ident}=${f.value}`).join(", ")}` : "";
-    console.log(`     [${m.direction}] ${JSON.stringify(m.text)}  (idOnExternalPlatform ${m.idOnExternalPlatform}, contact ${m.contactId})${fields}`);
+    const note = notes[m.idOnExternalPlatform] ? `  — ${notes[m.idOnExternalPlatform]}` : "";
+    console.log(`     [${m.direction}] ${JSON.stringify(m.text)}  (idOnExternalPlatform ${m.idOnExternalPlatform}, contact ${m.contactId})${fields}${note}`);
     for (const a of m.attachments) console.log(`       attachment ${a.friendlyName} → ${a.url}`);
   }
 };
@@ -84,5 +89,62 @@ export async function dfoDemo() {
   console.log(`   thread ${JSON.stringify(alertThread.threadName)}, contacts ${alertThread.contacts.map((c) => `${c.id} (${c.status})`).join(", ")}`);
   showMessages(alertThread);
 
-  console.log("\nDone: an MMS in the customer's thread with its photo, an agent's reply through CXone's OAuth dance sent once with its delivery status, an alert answered in its own thread.");
+  await whatsappDemo();
+
+  console.log("\nDone: an MMS in the customer's thread with its photo, an agent's reply through CXone's OAuth dance sent once with its delivery status, an alert answered in its own thread;");
+  console.log("on WhatsApp, a template alert, free text refused outside the 24-hour window, the customer's answer in the alert's thread, and a free-text reply delivered and seen.");
+}
+
+/** The DFO status updates for `id` (the bridge's message id), once one of them is `status`; printed as a chain. */
+async function statusesUntil(id, status) {
+  const history = await until(`the ${status} status in DFO`, async () => {
+    const list = (await json(`${cxone}/_emu/statuses`))[id];
+    return list?.some((s) => s.status === status) && list;
+  });
+  console.log(`   DFO status updates for ${id}: ${history.map((s) => `${s.status}${s.reason ? ` (reason ${s.reason})` : ""}`).join(" → ")}`);
+  return history;
+}
+
+async function whatsappDemo() {
+  const waNumber = recipient(40);
+  const waCustomer = `whatsapp:${waNumber}`;
+  step(7, `WhatsApp: a template alert to ${waNumber} (POST /v1/proactive, channel whatsapp, template flight_update)`);
+  const template = { name: "flight_update", parameters: [{ type: "text", text: "AB123" }, { type: "text", text: "18:40" }] };
+  const alert = await v1("/v1/proactive", { to: waNumber, channel: "whatsapp", template, campaignId: "irops-whatsapp", idempotencyKey: `demo-wa-${Date.now()}` });
+  console.log(`   ${JSON.stringify(alert)}`);
+  const thread = await threadWith(waCustomer, 1);
+  const smsChannel = (await threadOf(customer))?.channelId;
+  console.log(`   thread ${JSON.stringify(thread.threadName)} (idOnExternalPlatform ${thread.threadId}) on channel ${thread.channelId}${thread.channelId === smsChannel ? "" : ` — the WhatsApp sender's, not SMS's ${smsChannel}`}`);
+  if (thread.channelId === smsChannel) console.log("   (the WhatsApp sender has no channel of its own in CXONE_DFO_CHANNELS: add \"whatsapp:+15550007000\":\"chat_dev-whatsapp\" as in .dev.vars.example)");
+  showMessages(thread);
+  showTwilio(await sentWhatsApp(waCustomer, "the template at Twilio", (m) => m.content_sid !== null));
+  await statusesUntil(alert.messageId, "seen");
+
+  step(8, "An agent replies in free text before the customer has written: outside WhatsApp's 24-hour window, refused before Twilio");
+  const earlyText = "Hello! Shall I look for another flight for you?";
+  const early = await post(`${cxone}/_emu/agent-reply`, { channelId: thread.channelId, threadId: waCustomer, text: earlyText });
+  if (early.status !== 200) throw new Error(`the bridge answered the agent's reply with ${early.status}: ${JSON.stringify(early.answer)}`);
+  console.log(`   the bridge took it (${early.status}): message ${early.answer.message.idOnExternalPlatform}`);
+  await statusesUntil(early.answer.message.idOnExternalPlatform, "failed");
+  const atTwilio = (await json(`${twilio}/_emu/messages`)).filter((m) => m.body === earlyText).length;
+  const { outsideWindow } = await json(`${twilio}/_emu/stats`);
+  console.log(`   at Twilio: ${atTwilio} messages with that text (Twilio's own 63016 failures: ${outsideWindow})`);
+
+  step(9, `The customer answers on WhatsApp (${waCustomer} → ${whatsappSender}, profile name "Ana García"): in the alert's thread, and the window opens`);
+  const answer = await post(`${twilio}/_emu/inbound`, { from: waCustomer, to: whatsappSender, body: "Yes please, anything later tonight?", profileName: "Ana García" });
+  console.log(`   MessageSid ${answer.sid}: the bridge answered ${answer.status} ${answer.body}`);
+  const answered = await until("the answer in the alert's thread", async () => {
+    const t = await threadOf(waCustomer);
+    return t?.messages.some((m) => m.idOnExternalPlatform === answer.sid) && t;
+  });
+  console.log(`   thread ${answered.threadId}: end user ${JSON.stringify(answered.endUser?.firstName)}, contacts ${answered.contacts.map((c) => `${c.id} (${c.status})`).join(", ")}`);
+  showMessages(answered, { [early.answer.message.idOnExternalPlatform]: "the agent's reply refused: OUTSIDE_WHATSAPP_WINDOW" });
+
+  step(10, "The agent replies in free text, now inside the window: sent from the WhatsApp sender, delivered, then seen");
+  const replyText = "UA411 leaves at 21:05 and has a seat for you. Shall I book it?";
+  const reply = await post(`${cxone}/_emu/agent-reply`, { channelId: thread.channelId, threadId: waCustomer, text: replyText });
+  if (reply.status !== 200) throw new Error(`the bridge answered the agent's reply with ${reply.status}: ${JSON.stringify(reply.answer)}`);
+  console.log(`   the bridge took it (${reply.status}): message ${reply.answer.message.idOnExternalPlatform}`);
+  showTwilio(await sentWhatsApp(waCustomer, "the reply at Twilio", (m) => m.body === replyText));
+  await statusesUntil(reply.answer.message.idOnExternalPlatform, "seen");
 }

@@ -4,6 +4,8 @@ export const twilio = process.env.TWILIO_EMULATOR_URL ?? "http://127.0.0.1:8788"
 export const cxone = process.env.CXONE_EMULATOR_URL ?? "http://127.0.0.1:8789";
 export const customer = process.env.DEMO_CUSTOMER ?? `+1415555${String(Date.now() % 10000).padStart(4, "0")}`;
 export const business = process.env.DEMO_BUSINESS ?? "+15550001000";
+/** The WhatsApp sender of .dev.vars.example (WHATSAPP_FROM_NUMBER), and the template it knows. */
+export const whatsappSender = process.env.DEMO_WHATSAPP_SENDER ?? "whatsapp:+15550007000";
 const apiToken = process.env.API_TOKEN ?? "dev-api-token";
 
 export const json = async (url, init) => {
@@ -31,6 +33,17 @@ export const v1 = (path, body) =>
 
 /** The SMS the Twilio emulator was asked to send to `to` with `body`, once it has it. */
 export const sentSms = (to, body) => until("the SMS at Twilio", async () => (await json(`${twilio}/_emu/messages`)).find((m) => m.to === to && m.body === body));
+
+/** The WhatsApp message the Twilio emulator was asked to send to `to` (whatsapp:+…) that `match` picks, once it has it. */
+export const sentWhatsApp = (to, what, match) => until(what, async () => (await json(`${twilio}/_emu/messages`)).find((m) => m.to === to && match(m)));
+
+/** What the Twilio emulator recorded for a send, WhatsApp's fields included. */
+export function showTwilio(m) {
+  console.log(`   Twilio has it: ${m.sid} from ${m.from} to ${m.to}, ${m.num_segments} message`);
+  if (m.content_sid) console.log(`     ContentSid ${m.content_sid}, ContentVariables ${JSON.stringify(m.content_variables)}`);
+  else console.log("     free text (no ContentSid)");
+  console.log(`     the customer sees: ${JSON.stringify(m.body)}`);
+}
 
 /** The bridge's /healthz; exits with what to do when it is down or its configuration is incomplete. */
 export async function bridgeHealth() {

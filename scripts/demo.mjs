@@ -4,9 +4,12 @@
  * conversation, an agent replies twice — once pushed by CXone, once found by the Cron poller — and
  * both replies reach the emulated Twilio with their receipts. Then a business system sends a
  * proactive alert, the customer's answer threads into the alert's conversation, and a batch of
- * alerts drains through the sender's rate bucket. In DFO mode, scripts/demo-dfo.mjs.
+ * alerts drains through the sender's rate bucket. Then WhatsApp (contract §9): a template alert, an
+ * agent's free text refused while the 24-hour window is closed, the customer's answer in the
+ * alert's conversation opening it, and the agent's free-text reply sent and read. In DFO mode,
+ * scripts/demo-dfo.mjs.
  */
-import { bridge, bridgeHealth, business, customer, cxone, json, post, recipient, sentSms, sleep, step, twilio, until, v1 } from "./demo-lib.mjs";
+import { bridge, bridgeHealth, business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showTwilio, sleep, step, twilio, until, v1, whatsappSender } from "./demo-lib.mjs";
 
 const health = await bridgeHealth();
 if (health.mode === "dfo") {
@@ -81,4 +84,65 @@ for (;;) {
   await sleep(2_000);
 }
 
-console.log("\nDone: one inbound text in one conversation, two replies sent once each with their receipts, an alert answered in its own conversation, a batch drained.");
+/** The status reports CXone has for `id`, once one of them is `status`; printed as a chain. */
+async function reportsUntil(id, status) {
+  const history = await until(`the ${status} report in CXone`, async () => {
+    const list = (await json(`${cxone}/_emu/reports`))[id];
+    return list?.some((r) => r.body.status === status) && list;
+  });
+  const label = (r) => `${r.body.status}${r.body.deliveryReceipt?.errorCode ? ` (errorCode ${r.body.deliveryReceipt.errorCode})` : ""}`;
+  console.log(`   CXone status reports for ${id}: ${history.map(label).join(" → ")}`);
+  return history;
+}
+
+const waNumber = recipient(40);
+const waCustomer = `whatsapp:${waNumber}`;
+step(8, `WhatsApp: a template alert to ${waNumber} (POST /v1/proactive, channel whatsapp, template flight_update)`);
+const template = { name: "flight_update", parameters: [{ type: "text", text: "AB123" }, { type: "text", text: "18:40" }] };
+const waAlert = await v1("/v1/proactive", { to: waNumber, channel: "whatsapp", template, campaignId: "irops-whatsapp", idempotencyKey: `demo-wa-${Date.now()}` });
+console.log(`   ${JSON.stringify(waAlert)}`);
+const notes = {};
+const showConversation = async (what) => {
+  const c = await json(`${cxone}/_emu/conversations/${waAlert.conversationId}`);
+  console.log(`   ${what}: conversation ${c.id}, channel_type ${c.channelType}, participant ${c.customer}, business_number ${c.properties.business_number}`);
+  for (const m of c.messages) {
+    const meta = m.metadata?.whatsapp_template
+      ? `   (template ${JSON.stringify(m.metadata.whatsapp_template)})`
+      : m.metadata?.profile_name
+        ? `   (profile_name ${JSON.stringify(m.metadata.profile_name)}, twilio_message_sid ${m.metadata.twilio_message_sid})`
+        : notes[m.id]
+          ? `   (${notes[m.id]})`
+          : "";
+    console.log(`     [${m.direction}] ${m.text}${meta}`);
+  }
+  return c;
+};
+await showConversation("what the agent sees in CXone");
+showTwilio(await sentWhatsApp(waCustomer, "the template at Twilio", (m) => m.content_sid !== null));
+await reportsUntil(waAlert.messageId, "READ");
+
+step(9, "An agent replies in free text before the customer has written: outside WhatsApp's 24-hour window, refused before Twilio");
+const earlyBody = "Hello! Shall I look for another flight for you?";
+const early = await post(`${cxone}/_emu/agent-reply`, { conversationId: waAlert.conversationId, body: earlyBody, push: true });
+console.log(`   CXone message ${early.id}: the bridge answered the push with ${early.pushed}`);
+await reportsUntil(early.id, "FAILED");
+notes[early.id] = "the agent's reply refused: OUTSIDE_WHATSAPP_WINDOW";
+const atTwilio = (await json(`${twilio}/_emu/messages`)).filter((m) => m.body === earlyBody).length;
+const { outsideWindow } = await json(`${twilio}/_emu/stats`);
+console.log(`   at Twilio: ${atTwilio} messages with that text (Twilio's own 63016 failures: ${outsideWindow})`);
+
+step(10, `The customer answers on WhatsApp (${waCustomer} → ${whatsappSender}, profile name "Ana García"): in the alert's conversation, and the window opens`);
+const waAnswer = await post(`${twilio}/_emu/inbound`, { from: waCustomer, to: whatsappSender, body: "Yes please, anything later tonight?", profileName: "Ana García" });
+console.log(`   MessageSid ${waAnswer.sid}: the bridge answered ${waAnswer.status} ${waAnswer.body}`);
+await until("the answer in the alert's conversation", async () => (await json(`${cxone}/_emu/conversations/${waAlert.conversationId}`)).messages.some((m) => m.metadata?.twilio_message_sid === waAnswer.sid));
+await showConversation("the same conversation");
+
+step(11, "The agent replies in free text, now inside the window: sent from the WhatsApp sender, delivered, then read");
+const waReplyBody = "UA411 leaves at 21:05 and has a seat for you. Shall I book it?";
+const waReply = await post(`${cxone}/_emu/agent-reply`, { conversationId: waAlert.conversationId, body: waReplyBody, push: true });
+console.log(`   CXone message ${waReply.id} (channel WHATSAPP): the bridge answered the push with ${waReply.pushed}`);
+showTwilio(await sentWhatsApp(waCustomer, "the reply at Twilio", (m) => m.body === waReplyBody));
+await reportsUntil(waReply.id, "READ");
+
+console.log("\nDone: one inbound text in one conversation, two replies sent once each with their receipts, an alert answered in its own conversation, a batch drained;");
+console.log("on WhatsApp, a template alert, free text refused outside the 24-hour window, the customer's answer in the alert's conversation, and a free-text reply sent and read.");

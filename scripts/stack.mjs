@@ -4,7 +4,7 @@
  * fire crons by itself). Used by `npm run dev` and by the scripts and tests that need real HTTP.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
@@ -19,11 +19,46 @@ export function ensureDevVars() {
   // /healthz at 503: add what it lacks from the example, and say which.
   const names = (text) => new Set([...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
   const example = readFileSync(".dev.vars.example", "utf8");
+  addMissingKeys(example);
   const have = names(readFileSync(".dev.vars", "utf8"));
   const lines = example.split("\n").filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line) && !have.has(line.split("=")[0]));
   if (lines.length === 0) return;
   appendFileSync(".dev.vars", `\n# added from .dev.vars.example\n${lines.join("\n")}\n`);
   console.log(`added to .dev.vars from .dev.vars.example: ${lines.map((l) => l.split("=")[0]).join(", ")}`);
+}
+
+/**
+ * A JSON-object setting that gained entries in the example (CXONE_DFO_CHANNELS gained the WhatsApp
+ * sender's channel) gets the entries it lacks, in place; the entries it has are left as they are.
+ * Without it, an older .dev.vars sends WhatsApp through the default ("*") DFO channel.
+ */
+function addMissingKeys(example) {
+  const objectOf = (value) => {
+    try {
+      const parsed = JSON.parse(value);
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const wanted = new Map(example.split("\n").flatMap((line) => {
+    const m = /^([A-Z][A-Z0-9_]*)=(\{.*\})\s*$/.exec(line);
+    const value = m && objectOf(m[2]);
+    return value ? [[m[1], value]] : [];
+  }));
+  const added = [];
+  const text = readFileSync(".dev.vars", "utf8").replace(/^([A-Z][A-Z0-9_]*)=(\{.*\})[ \t]*$/gm, (line, name, json) => {
+    const have = objectOf(json);
+    const missing = have && wanted.has(name) ? Object.entries(wanted.get(name)).filter(([key]) => !Object.hasOwn(have, key)) : [];
+    if (missing.length === 0) return line;
+    added.push(`${name} (${missing.map(([key]) => key).join(", ")})`);
+    // "*", the fallback, stays last, as the example writes it.
+    const { "*": fallback, ...rest } = { ...have, ...Object.fromEntries(missing) };
+    return `${name}=${JSON.stringify(fallback === undefined ? rest : { ...rest, "*": fallback })}`;
+  });
+  if (added.length === 0) return;
+  writeFileSync(".dev.vars", text);
+  console.log(`added to .dev.vars from .dev.vars.example: ${added.join("; ")}`);
 }
 
 export function migrate(persistTo) {

@@ -14,14 +14,18 @@ import { json } from "../bench/lib.mjs";
 import { seededRandom } from "../emulators/random.mjs";
 import { sleep } from "./drive.mjs";
 import { dfoFaults } from "./faults.mjs";
-import { BUSINESSES, PROACTIVE_SENDER } from "./plan.mjs";
+import { BUSINESSES, PROACTIVE_SENDER, WHATSAPP_SENDER } from "./plan.mjs";
 
-/** A channel per business sender, so that each reply is sent from the number its customer texted. */
-export const CHANNELS = Object.fromEntries([...BUSINESSES.map((b, i) => [b, `sms_soak-${i + 1}`]), [PROACTIVE_SENDER, "sms_soak-alerts"], ["*", "sms_soak-default"]]);
+/**
+ * A channel per business sender, so that each reply is sent from the number its customer texted;
+ * the WhatsApp sender has its own (contract §9), where a customer's WhatsApp thread is apart from
+ * their SMS one.
+ */
+export const CHANNELS = Object.fromEntries([...BUSINESSES.map((b, i) => [b, `sms_soak-${i + 1}`]), [PROACTIVE_SENDER, "sms_soak-alerts"], [WHATSAPP_SENDER, "whatsapp_soak"], ["*", "sms_soak-default"]]);
 const BUSINESS_OF = new Map(Object.entries(CHANNELS).filter(([sender]) => sender !== "*").map(([sender, channel]) => [channel, sender]));
 
-/** delivered (a read receipt would follow as seen), or failed with the error code; a refusal is failed with its code. */
-export const DFO_DIALECT = { sentReport: false, labels: { DELIVERED: "delivered", UNDELIVERABLE: "failed/30003" }, refused: "failed/" };
+/** delivered (on WhatsApp a read receipt follows as seen), or failed with the error code; a refusal is failed with its code. */
+export const DFO_DIALECT = { sentReport: false, labels: { DELIVERED: "delivered", UNDELIVERABLE: "failed/30003" }, refused: "failed/", read: "seen" };
 
 /** The redelivery of a reply whose answer was lost comes this long after (drawn per reply). */
 const REDELIVER_MS = [1_000, 8_000];
@@ -84,6 +88,7 @@ export function dfoSide(url, { signal, seed }) {
     },
     refusedReplies,
     words: {
+      read: "seen statuses",
       pairs: "reply pairs delivered 40 ms apart (sent in the order the bridge took them)",
       unpushed: "replies whose first answer was lost and that CXone delivered again",
       relisted: "delivered replies delivered again by CXone, same id, to a recipient the bridge cannot send to",
@@ -106,6 +111,9 @@ export function dfoSide(url, { signal, seed }) {
           customer: t.threadId,
           business: BUSINESS_OF.get(t.channelId) ?? `channel ${t.channelId}`,
           proactive: posted.some((m) => m.direction === "outbound"),
+          channel: t.channelId === CHANNELS[WHATSAPP_SENDER] ? "whatsapp" : "sms",
+          // The end user as DFO shows them: on WhatsApp, the profile name of their latest message.
+          displayName: t.endUser?.firstName,
           messages: posted.map((m) => ({ key: m.idOnExternalPlatform, sid: m.direction === "inbound" ? m.idOnExternalPlatform : undefined, direction: m.direction, text: m.text })),
         };
       });
@@ -152,7 +160,13 @@ export function dfoSide(url, { signal, seed }) {
 
     async stats() {
       const s = await json(`${url}/_emu/stats`, { signal });
-      return { faults: s.faults, tokenRequests: s.tokenRequests, note: `; ${s.callbacks} reply calls to the bridge, ${s.unauthorizedCallbacks} answered 401, ${s.bridgeTokenRequests} tokens from the bridge` };
+      return {
+        faults: s.faults,
+        tokenRequests: s.tokenRequests,
+        note: `; ${s.callbacks} reply calls to the bridge, ${s.unauthorizedCallbacks} answered 401, ${s.bridgeTokenRequests} tokens from the bridge`,
+        regressions: s.statusRegressions,
+        regressionsName: "statusRegressions",
+      };
     },
   };
 }

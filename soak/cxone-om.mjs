@@ -2,8 +2,9 @@
  * CXone's side of a soak in open-messaging mode (contract §3–4), read and driven through the CXone
  * emulator's control routes. The verdict (verify.mjs) reads both dialects through one shape, built
  * here and in cxone-dfo.mjs:
- *  - conversations: { id, customer, business, proactive, messages: [{ key, sid, direction, text }] },
+ *  - conversations: { id, customer, business, proactive, channel, displayName, messages: [{ key, sid, direction, text }] },
  *    `key` the id CXone files the message's reports under, `sid` the MessageSid of a customer's text;
+ *    `channel` sms or whatsapp (contract §9), `displayName` the customer's name as the agent sees it;
  *  - reports: { [key]: [{ label, final, sent, provider, body, at, answerLost }] } in arrival order;
  *  - replies: { [agent reply id]: { keys, answers, createdAt } }: the ids CXone knows the reply by,
  *    and the instant that orders it among its conversation's replies.
@@ -16,7 +17,8 @@ const FINAL = new Set(["DELIVERED", "UNDELIVERABLE", "FAILED"]);
 /** What the reports of a message must be: SENT, then the final state; a refusal is FAILED with its code. */
 // The carrier's error code is part of an undelivered report in both dialects (the DFO soak found
 // one lost on the way: a send found after a lost answer, already undelivered).
-export const OM_DIALECT = { sentReport: true, labels: { DELIVERED: "DELIVERED", UNDELIVERABLE: "UNDELIVERABLE/30003" }, refused: "FAILED/" };
+// `read`: the report a WhatsApp message gets once the customer read it, after DELIVERED (contract §9).
+export const OM_DIALECT = { sentReport: true, labels: { DELIVERED: "DELIVERED", UNDELIVERABLE: "UNDELIVERABLE/30003" }, refused: "FAILED/", read: "READ" };
 
 function report(r) {
   const { body } = r;
@@ -34,6 +36,7 @@ export function openMessagingSide(url, { signal }) {
     vars: {},
     refusedReplies: new Map(),
     words: {
+      read: "READ receipts",
       pairs: "reply pairs pushed in reverse createdTime order",
       unpushed: "replies left in CXone's feed for the poller",
       relisted: "delivered replies listed again by CXone in a shape the bridge cannot send",
@@ -50,6 +53,8 @@ export function openMessagingSide(url, { signal }) {
           customer: c.customer,
           business: c.properties?.business_number,
           proactive: c.proactive,
+          channel: c.channelType ?? "sms",
+          displayName: c.displayName,
           messages: c.messages.map((m) => ({ key: m.id, sid: m.metadata?.twilio_message_sid, direction: m.direction, text: m.text })),
         })),
         reports: Object.fromEntries(Object.entries(reports).map(([key, list]) => [key, list.map(report)])),
@@ -78,7 +83,7 @@ export function openMessagingSide(url, { signal }) {
 
     async stats() {
       const s = await json(`${url}/_emu/stats`, { signal });
-      return { faults: s.faults, tokenRequests: s.tokenRequests, note: "" };
+      return { faults: s.faults, tokenRequests: s.tokenRequests, note: "", regressions: s.reportRegressions, regressionsName: "reportRegressions" };
     },
   };
 }

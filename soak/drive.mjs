@@ -130,6 +130,15 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
       }
       return (await res.json()).queue != null;
     },
+    /** The bridge's record of a message (by CXone id or MessageSid) with the status callbacks it took; undefined if unknown. */
+    async message(id) {
+      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
+      if (!res?.ok) {
+        await res?.arrayBuffer();
+        return undefined;
+      }
+      return res.json();
+    },
     batch: (id) => json(`${bridgeUrl}/v1/proactive/batches/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${tokens.API_TOKEN}` }, signal }),
     optOuts: (phone) => json(`${bridgeUrl}/admin/opt-outs/${encodeURIComponent(phone)}`, admin),
     deadLetters: () => json(`${bridgeUrl}/admin/dead-letters?limit=500`, admin),
@@ -225,14 +234,41 @@ export async function relistInvalid(cx, replies, deadline, signal) {
 export async function answerAlerts(d, answers, deadline, signal) {
   const waiting = new Set(answers.filter((a) => !d.refusedAlerts.has(a.key)));
   while (waiting.size > 0 && Date.now() <= deadline) {
+    // A WhatsApp alert reaches its customer as the template filled in: the plan's `text` is that.
     const sms = new Map((await d.sent()).map((m) => [m.body, m]));
     const ready = [...waiting].filter((a) => sms.has(a.text));
     await pool(ready, 8, async (a) => {
       const alert = sms.get(a.text);
-      await d.text(a.to, alert.from, a.body, a.sid, alert.messaging_service_sid ? { messagingServiceSid: alert.messaging_service_sid } : {});
+      // On WhatsApp from whatsapp:+… to the sender it came from, with the customer's profile name.
+      const extra = { ...(alert.messaging_service_sid ? { messagingServiceSid: alert.messaging_service_sid } : {}), ...(a.profileName ? { profileName: a.profileName } : {}) };
+      await d.text(a.address ?? a.to, alert.from, a.body, a.sid, extra);
       waiting.delete(a);
     }, () => {}, signal);
     if (waiting.size > 0) await sleep(1_000, signal);
   }
   return answers.filter((a) => waiting.has(a) || d.refusedAlerts.has(a.key));
+}
+
+/**
+ * Agents reply into WhatsApp alerts' conversations (contract §9): where the customer answered,
+ * once the answer is in CXone (it opened the 24-hour window: the reply must be sent); where nobody
+ * answered, at once (no window: the bridge must refuse it before Twilio). Returns the replies
+ * that could not be made (the alert's conversation, or the answer, never reached CXone by `deadline`).
+ */
+export async function replyToAlerts(cx, replies, alerts, deadline, signal) {
+  const byKey = new Map(alerts.map((a) => [a.key, a]));
+  const waiting = new Set(replies);
+  while (waiting.size > 0 && Date.now() <= deadline) {
+    const view = await cx.view();
+    const alertIn = new Map();
+    for (const c of view.conversations) if (c.proactive) for (const m of c.messages) if (m.direction === "outbound") alertIn.set(m.text, c);
+    const answered = new Set(view.conversations.flatMap((c) => c.messages.map((m) => m.sid).filter(Boolean)));
+    const ready = [...waiting].filter((r) => alertIn.has(byKey.get(r.alertKey).cxoneText) && (r.outside || answered.has(r.answerSid)));
+    await pool(ready, 8, async (r) => {
+      await cx.reply(alertIn.get(byKey.get(r.alertKey).cxoneText), r, { push: r.push });
+      waiting.delete(r);
+    }, () => {}, signal);
+    if (waiting.size > 0) await sleep(1_000, signal);
+  }
+  return [...waiting];
 }

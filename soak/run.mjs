@@ -1,6 +1,7 @@
 /**
  * A soak run: the bridge under `wrangler dev` (real HTTP, local D1 and Durable Objects) against
- * the emulators with faults switched on, a workload in both directions with proactive alerts,
+ * the emulators with faults switched on, a workload in both directions with proactive alerts —
+ * SMS and WhatsApp (templates, the 24-hour window, read receipts; see plan.mjs) —
  * the Worker killed and restarted on the same state mid-run, then — once the workload has
  * drained and the emulators have been quiet for a while — the verdict of verify.mjs. CXone speaks
  * either dialect (`mode`: open-messaging or dfo); what differs is read and driven through an
@@ -13,14 +14,17 @@ import { table } from "../bench/lib.mjs";
 import { d1Execute, startStack } from "../scripts/stack.mjs";
 import { dfoSide } from "./cxone-dfo.mjs";
 import { openMessagingSide } from "./cxone-om.mjs";
-import { agentsReply, answerAlerts, conversationsOf, driver, pool, relistInvalid, sleep } from "./drive.mjs";
+import { agentsReply, answerAlerts, conversationsOf, driver, pool, relistInvalid, replyToAlerts, sleep } from "./drive.mjs";
 import { callbackFaults, D1_EVIDENCE_SQL, D1_FAULT_LOG, d1Faults, LONGEST_RETRY_AFTER_S, twilioFaults, UPSTREAM_TIMEOUT_MS } from "./faults.mjs";
-import { makePlan, PROACTIVE_SENDER } from "./plan.mjs";
+import { makePlan, PROACTIVE_SENDER, TEMPLATES, WHATSAPP_SENDER } from "./plan.mjs";
 import { settle } from "./settle.mjs";
 import { check } from "./verify-outbound.mjs";
 import { outstanding, verify } from "./verify.mjs";
+import { sentWhatsAppSids } from "./verify-whatsapp.mjs";
 
 const SENDER_MPS = 20;
+/** The WhatsApp sender's own bucket, in messages (contract §9): below SENDER_MPS, so that it is its own. */
+const WHATSAPP_MPS = 10;
 const MAX_ATTEMPTS = 20;
 const RETRY_CAP_MS = 3_000;
 const TICK_S = 2;
@@ -58,6 +62,8 @@ export async function runSoak(opts = {}) {
   // The stack puts the CXone emulator on base + 2 (stackOptions).
   const cx = (opts.mode === "dfo" ? dfoSide : openMessagingSide)(`http://127.0.0.1:${base + 2}`, { signal: opts.signal, seed });
   say(`soak (${cx.mode}): seed ${seed}; ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${size.restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
+  const share = whatsappShare(plan);
+  say(`  WhatsApp: ${share.whatsapp} of ${share.total} conversations (${share.percent}%), ${plan.counts.whatsapp.total} messages`);
   try {
     // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
     // connections one of them could hold a port the emulators or the bridge must listen on.
@@ -106,12 +112,18 @@ function stackOptions(base, dir, seed, faulty, logLevel, cx) {
       TWILIO_FROM_NUMBER: "",
       // Quiet hours have their own tests; a soak running at night must still send.
       QUIET_HOURS: "00:00-00:00",
+      // WhatsApp (contract §9): the sender, its templates, its rate.
+      WHATSAPP_FROM_NUMBER: WHATSAPP_SENDER,
+      WHATSAPP_TEMPLATES: JSON.stringify(Object.fromEntries(Object.entries(TEMPLATES).map(([key, t]) => [key, t.sid]))),
+      WHATSAPP_MPS: String(WHATSAPP_MPS),
       ...(logLevel ? { LOG_LEVEL: logLevel } : {}),
       ...cx.vars,
     },
     emulatorEnv: {
       EMU_STATUS_STEP_MS: "150",
       EMU_SEED: String(seed),
+      // The same templates at the Twilio emulator, which renders them for the customer.
+      EMU_WHATSAPP_TEMPLATES: JSON.stringify(Object.fromEntries(Object.values(TEMPLATES).map((t) => [t.sid, t.text]))),
       ...(faulty
         ? { EMU_CXONE_FAULTS: JSON.stringify(cx.faults), EMU_TWILIO_FAULTS: JSON.stringify(twilioFaults), EMU_CALLBACK_FAULTS: JSON.stringify(callbackFaults) }
         : {}),
@@ -158,7 +170,7 @@ async function driveAndJudge(stack, cx, plan, { restarts, timeoutMs, quietS, sig
   // 1. Customers text in (each thread's texts in order, threads side by side).
   await pool(plan.threads, 16, async (t) => {
     for (const x of t.texts) {
-      const extra = x.emptyFields.length > 0 ? { extraFields: x.emptyFields.map((name) => [name, ""]) } : {};
+      const extra = { ...(x.emptyFields.length > 0 ? { extraFields: x.emptyFields.map((name) => [name, ""]) } : {}), ...(t.profileName ? { profileName: t.profileName } : {}) };
       // Twilio retries a webhook it thinks failed: the same MessageSid again.
       if ((await d.text(t.customer, t.business, x.body, x.sid, extra)) && x.replay) await d.text(t.customer, t.business, x.body, x.sid, extra);
     }
@@ -172,22 +184,41 @@ async function driveAndJudge(stack, cx, plan, { restarts, timeoutMs, quietS, sig
   }
 
   // 2. Agents reply (pushed or polled; in DFO called in, some answers lost) while the alerts go out.
+  // WhatsApp alerts are templates (a free-text one to someone who never wrote must be refused);
+  // singles name the WhatsApp sender or leave it to WHATSAPP_FROM_NUMBER, the batch leaves it.
   const replyCount = plan.threads.reduce((n, t) => n + t.replies.length, 0);
   const singles = plan.alerts.filter((a) => a.single);
-  const batch = plan.alerts.filter((a) => !a.single);
-  const [skipped, , batchAnswer] = await Promise.all([
+  const batch = plan.alerts.filter((a) => !a.single && !a.whatsapp);
+  const whatsappBatch = plan.alerts.filter((a) => !a.single && a.whatsapp);
+  const single = (a) =>
+    a.whatsapp
+      ? { to: a.to, channel: "whatsapp", template: a.template, campaignId: "soak-whatsapp", idempotencyKey: a.key, ...(a.from ? { from: a.from } : {}) }
+      : { to: a.to, text: a.text, campaignId: "soak", idempotencyKey: a.key, from: PROACTIVE_SENDER };
+  const batchTemplate = whatsappBatch.find((a) => a.byDefault)?.template;
+  const [skipped, , batchAnswer, whatsappBatchAnswer] = await Promise.all([
     agentsReply(d, cx, plan.threads, conversations, { onReply: restart.during("outbound", replyCount, restarts - inboundRestarts), signal }),
-    pool(singles, 4, (a) => d.proactive({ to: a.to, text: a.text, campaignId: "soak", idempotencyKey: a.key, from: PROACTIVE_SENDER }, [a.key]), () => {}, signal),
+    pool([...singles, ...plan.freeText.map((f) => ({ ...f, free: true }))], 4, (a) => d.proactive(a.free ? { to: a.to, channel: "whatsapp", text: a.text, campaignId: "soak-whatsapp", idempotencyKey: a.key } : single(a), [a.key]), () => {}, signal),
     batch.length > 0 && d.proactive({ campaignId: "soak-batch", from: PROACTIVE_SENDER, messages: batch.map((a) => ({ to: a.to, text: a.text, idempotencyKey: a.key })) }, batch.map((a) => a.key)),
+    whatsappBatch.length > 0 &&
+      d.proactive(
+        { campaignId: "soak-whatsapp-batch", channel: "whatsapp", ...(batchTemplate ? { template: batchTemplate } : {}), messages: whatsappBatch.map((a) => ({ to: a.to, ...(a.byDefault ? {} : { template: a.template }), idempotencyKey: a.key })) },
+        whatsappBatch.map((a) => a.key),
+      ),
   ]);
   await Promise.all([restart.settled(), cx.settled()]);
   const handedOver = Date.now();
-  say(`  replies and alerts handed over after ${elapsed()}${d.refusedAlerts.size ? `; ${d.refusedAlerts.size} alerts REFUSED by the bridge (${[...new Set(d.refusedAlerts.values())].join(", ")})` : ""}`);
+  // The free-text WhatsApp alerts are meant to be refused; any other refusal is said out loud.
+  const meant = new Set(plan.freeText.map((f) => f.key));
+  const refused = [...d.refusedAlerts].filter(([key]) => !meant.has(key));
+  say(`  replies and alerts handed over after ${elapsed()}${refused.length ? `; ${refused.length} alerts REFUSED by the bridge (${[...new Set(refused.map(([, why]) => why))].join(", ")})` : ""}${meant.size ? `; ${[...meant].filter((k) => d.refusedAlerts.has(k)).length} of ${meant.size} free-text WhatsApp alerts refused as planned` : ""}`);
 
   // 3. Some recipients answer their alert; 4. the workload drains and the emulators go quiet.
   const deadline = handedOver + timeoutMs;
   const unanswered = new Set((await answerAlerts(d, plan.answers, deadline, signal)).map((a) => a.sid));
-  const skippedIds = new Set(skipped.map((r) => r.id));
+  // Agents reply into WhatsApp alerts' conversations: after the answer (sent), or with no answer (refused).
+  const alertSkipped = await replyToAlerts(cx, plan.alertReplies, plan.alerts, deadline, signal);
+  await cx.settled();
+  const skippedIds = new Set([...skipped, ...alertSkipped].map((r) => r.id));
   const relisted = await relistInvalid(cx, plan.threads.flatMap((t) => t.replies.filter((r) => r.relistInvalid && !skippedIds.has(r.id))), deadline, signal);
   const known = { refusedTexts: d.refusedTexts, refusedAlerts: d.refusedAlerts, refusedReplies: cx.refusedReplies, skippedReplies: skippedIds, late: d.late, unanswered, restartWindows: restart.windows, dialect: cx.dialect };
   const snapshot = async () => {
@@ -196,17 +227,24 @@ async function driveAndJudge(stack, cx, plan, { restarts, timeoutMs, quietS, sig
   };
   const settled = await settle({ snapshot, outstanding: (s) => outstanding(plan, s), deadline, quietMs: quietS * 1000, signal });
   settled.drainedS = (settled.drainedAt - handedOver) / 1000;
-  say(`  ${settled.outstanding === 0 ? "drained" : `${settled.outstanding} still outstanding at the timeout`} ${settled.drainedS.toFixed(0)} s after the hand-over; quiet for ${(settled.quietMs / 1000).toFixed(0)} s; judging at ${elapsed()}`);
+  say(`  ${settled.outstanding === 0 ? "drained" : `${settled.outstanding} still outstanding ${stuckWhen(settled)}`} ${settled.drainedS.toFixed(0)} s after the hand-over; quiet for ${(settled.quietMs / 1000).toFixed(0)} s; judging at ${elapsed()}`);
 
   const suppressible = plan.threads.filter((t) => t.keywords || t.optsOut);
-  const optOuts = new Map(await Promise.all(suppressible.map(async (t) => [t.customer, await d.optOuts(t.customer)])));
-  const batches = batchAnswer?.batchId ? { [batchAnswer.batchId]: (await d.batch(batchAnswer.batchId)).counts } : {};
-  const state = { ...settled.state, optOuts, batches, deadLetters: await d.deadLetters(), rates: { default: SENDER_MPS }, maxAttempts: MAX_ATTEMPTS };
+  // The suppression list is keyed by the number, whichever channel the keyword came on.
+  const optOuts = new Map(await Promise.all(suppressible.map(async (t) => [t.customer, await d.optOuts(t.customer.replace(/^whatsapp:/, ""))])));
+  const batches = {};
+  for (const answer of [batchAnswer, whatsappBatchAnswer]) if (answer?.batchId) batches[answer.batchId] = (await d.batch(answer.batchId)).counts;
+  const [cxoneStats, twilioStats] = await Promise.all([cx.stats(), d.twilioStats()]);
+  const rates = { default: SENDER_MPS, [WHATSAPP_SENDER]: WHATSAPP_MPS };
+  const state = { ...settled.state, optOuts, batches, deadLetters: await d.deadLetters(), rates, maxAttempts: MAX_ATTEMPTS };
+  // The status callbacks the bridge took for each WhatsApp message sent: a read one must have become READ.
+  const heard = new Map();
+  await pool(sentWhatsAppSids(plan, state), 8, async (sid) => heard.set(sid, ((await d.message(sid))?.statusHistory ?? []).map((e) => e.status)), () => {}, signal);
+  state.whatsapp = { outsideWindow: twilioStats.outsideWindow ?? 0, regressions: cxoneStats.regressions ?? 0, regressionsName: cxoneStats.regressionsName, heard };
   // With the state kept, what the verdict saw is kept too, to look into a failing row afterwards.
   if (dump) writeFileSync(dump, JSON.stringify({ plan, state }, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v)));
   const verdict = verify(plan, state);
   verdict.rows.push(check("settled: quiet before judging", `≥ ${quietS} s`, settled.quiet ? [] : [`the emulators still changed ${(settled.quietMs / 1000).toFixed(0)} s before the end`], `${(settled.quietMs / 1000).toFixed(0)} s`));
-  const [cxoneStats, twilioStats] = await Promise.all([cx.stats(), d.twilioStats()]);
   const faultsFired = { cxone: cxoneStats.faults, twilio: twilioStats.faults, callbacks: twilioStats.callbacks };
   return { ...verdict, plan, restarts: restart.done.length, settled, batches, faultsFired, tokenRequests: cxoneStats.tokenRequests, cxoneNote: cxoneStats.note, refusedTexts: d.refusedTexts, relisted };
 }
@@ -222,6 +260,16 @@ function d1Evidence(plan, dir, result) {
   return { planned, late, logged };
 }
 
+/** Why the soak stopped waiting for what is still outstanding. */
+const stuckWhen = (settled) => (settled.stalled ? `when nothing had changed for ${(settled.stallMs / 1000).toFixed(0)} s` : "at the timeout");
+
+/** WhatsApp's share of the run's conversations: customer threads and alerts (each alert opens one). */
+function whatsappShare(plan) {
+  const whatsapp = plan.threads.filter((t) => t.whatsapp).length + plan.alerts.filter((a) => a.whatsapp).length;
+  const total = plan.threads.length + plan.alerts.length;
+  return { whatsapp, total, percent: ((100 * whatsapp) / Math.max(1, total)).toFixed(1) };
+}
+
 /** The verdict as markdown: the run, the faults, the checks, then what went wrong, if anything. */
 export function report(result) {
   const { plan, settled, faultsFired: f, size, words } = result;
@@ -235,9 +283,10 @@ export function report(result) {
   const quiet = `${(settled.quietMs / 1000).toFixed(0)} s`;
   const lines = [
     `Soak (CXone ${result.mode === "dfo" ? "DFO" : "open-messaging"}): seed ${result.seed}, ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent replies, ${plan.counts.proactive} alerts) over ${plan.threads.length} conversations, ${result.restarts} Worker restarts, ${result.seconds.toFixed(0)} s.`,
-    `Judged ${settled.outstanding === 0 ? `once the workload had drained (${settled.drainedS.toFixed(0)} s after the hand-over)` : `with ${settled.outstanding} messages still outstanding at the timeout`}, ${settled.quiet ? `after ${quiet} with no change at the emulators` : `although the emulators were still changing (last change ${quiet} before)`}.`,
+    `Judged ${settled.outstanding === 0 ? `once the workload had drained (${settled.drainedS.toFixed(0)} s after the hand-over)` : `with ${settled.outstanding} messages still outstanding ${stuckWhen(settled)} (${settled.drainedS.toFixed(0)} s after the hand-over)`}, ${settled.quiet ? `after ${quiet} with no change at the emulators` : `although the emulators were still changing (last change ${quiet} before)`}.`,
     `Injected faults: CXone ${JSON.stringify(f.cxone)} (token requests: ${result.tokenRequests}${result.cxoneNote ?? ""}); Twilio ${JSON.stringify(f.twilio)}; status callbacks ${JSON.stringify(f.callbacks)}; D1: ${d1}.`,
-    `In the workload: ${empty} texts with empty optional fields, ${reverse} ${words.pairs}, ${unpushed} ${words.unpushed}, every alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} ${words.relisted}.`,
+    `In the workload: ${empty} texts with empty optional fields, ${reverse} ${words.pairs}, ${unpushed} ${words.unpushed}, every SMS alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} ${words.relisted}.`,
+    whatsappLine(result),
     `Rerun: \`${result.mode === "dfo" ? "CXONE_API_MODE=dfo " : ""}SOAK_SEED=${result.seed} SOAK_MESSAGES=${size.messages} SOAK_CONVERSATIONS=${size.conversations} SOAK_RESTARTS=${size.restarts} npm run soak\``,
     "",
     table(["check", "expected", "seen", "ok"], result.rows.map((r) => [r.name, r.expected, r.seen, r.ok ? "yes" : "**NO**"])),
@@ -245,4 +294,27 @@ export function report(result) {
   for (const r of result.rows.filter((x) => !x.ok)) lines.push("", `${r.name}: ${r.problems.join("; ")}`);
   for (const l of result.letters) lines.push(`dead letter: ${l.kind} ${l.ref} after ${l.attempts} attempts: ${l.reason}`);
   return lines.join("\n");
+}
+
+/** The report's WhatsApp line: its share, what it carried, and what came of the window and the receipts. */
+function whatsappLine(result) {
+  const { plan, whatsapp: f, words } = result;
+  const w = plan.counts.whatsapp;
+  const share = whatsappShare(plan);
+  const threads = plan.threads.filter((t) => t.whatsapp);
+  const answered = plan.answers.filter((a) => a.whatsapp).length;
+  const toSend = [...threads.filter((t) => !t.suppressed).flatMap((t) => t.replies), ...plan.alertReplies.filter((r) => !r.outside)];
+  const optedOut = threads.filter((t) => t.suppressed).reduce((n, t) => n + t.replies.length, 0);
+  const pushed = toSend.filter((r) => r.push).length;
+  const alerts = plan.alerts.filter((a) => a.whatsapp);
+  const figures = f
+    ? ` ${words.read[0].toUpperCase()}${words.read.slice(1)} on ${f.reads} of ${f.delivered} delivered WhatsApp messages (${f.heard} read callbacks reached the bridge); the WhatsApp sender's worst second ${f.worst} messages (WHATSAPP_MPS ${f.rate}).`
+    : "";
+  return (
+    `WhatsApp (${WHATSAPP_SENDER}): ${share.whatsapp} of ${share.total} conversations (${share.percent}%), ${w.total} of ${plan.counts.total} messages — ` +
+    `${w.threads} customer threads, each beside the same number's SMS thread (${w.texts - answered} texts with a profile name, ${w.pairs} STOP/START pairs, ${w.optOuts} opt-outs); ` +
+    `${w.replies} agent replies inside the window (${toSend.length} to be sent: ${pushed} pushed, ${toSend.length - pushed} ${result.mode === "dfo" ? "with their first answer lost" : "left for the poller"}, ${plan.alertReplies.filter((r) => !r.outside).length} of them after an answered alert; ${optedOut} to customers whose last word was STOP); ` +
+    `${w.alerts} template alerts (${alerts.filter((a) => a.single).length} single, ${alerts.filter((a) => !a.single).length} in one batch; ${alerts.filter((a) => a.template.language === "es").length} in Spanish; ${answered} answered); ` +
+    `${w.outside} agent replies outside the window and ${w.freeText} free-text alerts outside it, all to be refused.${figures}`
+  );
 }

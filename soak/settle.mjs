@@ -1,7 +1,8 @@
 /**
  * When to judge a soak run. Not at the first moment everything looks right: a duplicate send or
  * a report after the final one can still be on its way then. First the workload drains (nothing
- * outstanding, or the timeout), then the emulators must stay unchanged for a whole quiet period —
+ * outstanding, or the timeout, or nothing changed at all for a long while with messages still
+ * outstanding: stalled), then the emulators must stay unchanged for a whole quiet period —
  * no new SMS at Twilio, no new CXone conversation, message or report — which starts over at every
  * change; only then is the state read, once, for the verdict.
  */
@@ -16,16 +17,29 @@ function fingerprint(s) {
 
 /**
  * @param {{ snapshot: () => Promise<object>, outstanding: (s: object) => number, deadline: number, quietMs: number,
- *           signal?: AbortSignal }} opts
- * @returns the state read at the end of the quiet period, when it drained and how long it was quiet
+ *           stallMs?: number, signal?: AbortSignal }} opts
+ * `stallMs`: stop waiting for what is outstanding once nothing at all has changed for this long
+ * (a message the bridge has given up on without saying so would otherwise hold the run to the
+ * deadline); it must outlast the longest silent wait the bridge may rightly make, which quietMs
+ * already covers (default 2 × quietMs).
+ * @returns the state read at the end of the quiet period, when it drained (or stalled) and how long it was quiet
  */
-export async function settle({ snapshot, outstanding, deadline, quietMs, signal }) {
+export async function settle({ snapshot, outstanding, deadline, quietMs, stallMs = 2 * quietMs, signal }) {
   let state = await snapshot();
   let left = outstanding(state);
+  let seen = `${fingerprint(state)} ${left}`;
+  let changedAt = Date.now();
+  let stalled = false;
   while (left > 0 && Date.now() <= deadline) {
     await sleep(2_000, signal);
     state = await snapshot();
     left = outstanding(state);
+    const now = `${fingerprint(state)} ${left}`;
+    if (now !== seen) [seen, changedAt] = [now, Date.now()];
+    else if (Date.now() - changedAt >= stallMs) {
+      stalled = true;
+      break;
+    }
   }
   const drainedAt = Date.now();
 
@@ -39,5 +53,5 @@ export async function settle({ snapshot, outstanding, deadline, quietMs, signal 
     const now = fingerprint(state);
     if (now !== last) [last, since] = [now, Date.now()];
   }
-  return { state, outstanding: outstanding(state), drainedAt, quietMs: Date.now() - since, quiet: Date.now() - since >= quietMs };
+  return { state, outstanding: outstanding(state), drainedAt, stalled, stallMs, quietMs: Date.now() - since, quiet: Date.now() - since >= quietMs };
 }

@@ -3,9 +3,15 @@
  * planned reply or alert with its body, and for each planned message: sent exactly once or
  * refused, to the right customer from the right sender, with exactly the reports it should
  * have, in order; replies in createdTime order per conversation; no sender above its rate.
+ * WhatsApp messages are held to the same, from the WhatsApp sender to whatsapp:+…, with a READ
+ * (DFO: seen) allowed after DELIVERED; a reply outside the 24-hour window is refused like a reply
+ * to a suppressed customer (verify-whatsapp.mjs judges the rest of WhatsApp).
  * CXone's side comes in the shape cxone-om.mjs describes, whichever the dialect.
  */
-import { PROACTIVE_SENDER } from "./plan.mjs";
+import { isWhatsApp, PROACTIVE_SENDER, WHATSAPP_SENDER } from "./plan.mjs";
+
+/** What CXone hears for a WhatsApp reply the bridge must not send: no 24-hour window (contract §9). */
+export const OUTSIDE_WINDOW = "OUTSIDE_WHATSAPP_WINDOW";
 
 export function check(name, expected, problems, seen) {
   return { name, expected, seen: seen ?? (problems.length === 0 ? expected : `${problems.length} wrong`), ok: problems.length === 0, problems: problems.slice(0, 5) };
@@ -24,10 +30,11 @@ export function outboundOf(plan, state) {
   const alertMessages = new Map();
   for (const c of conversations) if (c.proactive) for (const m of c.messages) if (m.direction === "outbound") alertMessages.set(m.text, { id: m.key, conversation: c });
 
-  const replies = plan.threads.flatMap((t) =>
+  const threadReplies = plan.threads.flatMap((t) =>
     t.replies.map((r) => ({
       ...r,
       thread: t,
+      whatsapp: !!t.whatsapp,
       cxoneId: known[r.id]?.keys[0],
       keys: known[r.id]?.keys ?? [],
       answers: known[r.id]?.answers ?? [],
@@ -40,24 +47,52 @@ export function outboundOf(plan, state) {
       createdAt: known[r.id]?.createdAt,
     })),
   );
+  // A WhatsApp template shows in CXone as its name and parameters, at Twilio as its text filled in.
   const alerts = plan.alerts.map((a) => ({
     ...a,
     id: a.key,
     body: a.text,
-    cxoneId: alertMessages.get(a.text)?.id,
+    cxoneId: alertMessages.get(a.cxoneText ?? a.text)?.id,
     keys: [],
     answers: [],
-    conversation: alertMessages.get(a.text)?.conversation,
-    to: a.to,
-    sender: { service: PROACTIVE_SENDER },
+    conversation: alertMessages.get(a.cxoneText ?? a.text)?.conversation,
+    to: a.address ?? a.to,
+    sender: a.whatsapp ? { from: WHATSAPP_SENDER, service: null } : { service: PROACTIVE_SENDER },
     refusedByBridge: refusedAlerts.get(a.key),
     note: a.single ? undefined : batchNote,
     final: "DELIVERED",
   }));
+  // Agents' replies into WhatsApp alerts' conversations: one "thread" per alert for the order check.
+  const alertByKey = new Map(alerts.map((a) => [a.key, a]));
+  const alertThreads = new Map();
+  const alertReplies = (plan.alertReplies ?? []).map((r) => {
+    const a = alertByKey.get(r.alertKey);
+    if (!alertThreads.has(a.key)) alertThreads.set(a.key, { customer: a.to, business: WHATSAPP_SENDER, whatsapp: true, suppressed: false, alert: a.key });
+    return {
+      ...r,
+      thread: alertThreads.get(a.key),
+      whatsapp: true,
+      cxoneId: known[r.id]?.keys[0],
+      keys: known[r.id]?.keys ?? [],
+      answers: known[r.id]?.answers ?? [],
+      to: a.to,
+      sender: { from: WHATSAPP_SENDER, service: null },
+      skipped: skippedReplies.has(r.id),
+      refusedByBridge: refusedReplies.get(r.id),
+      refusal: r.outside ? OUTSIDE_WINDOW : undefined,
+      final: "DELIVERED",
+      createdAt: known[r.id]?.createdAt,
+    };
+  });
+  const replies = [...threadReplies, ...alertReplies];
   for (const m of [...replies, ...alerts]) {
+    m.whatsapp = m.whatsapp || isWhatsApp(m.to);
     m.sms = smsByBody.get(m.body) ?? [];
     m.reports = collapseRetries(reports[m.cxoneId] ?? [], restartWindows);
     m.want = m.refusal ? [`${dialect.refused}${m.refusal}`] : [...(dialect.sentReport ? ["SENT"] : []), dialect.labels[m.final]];
+    // WhatsApp tells when the customer read it: READ (DFO: seen) may follow DELIVERED, nothing else.
+    // May, not must: a read callback Twilio loses is not asked for again (verify-whatsapp.mjs counts them).
+    m.mayRead = m.whatsapp && !m.refusal && m.final === "DELIVERED" ? dialect.read : undefined;
   }
   return { replies, alerts };
 }
@@ -132,9 +167,11 @@ export function sequences(name, messages, dialect) {
     const times = new Set(m.answers.map((a) => a.createdAt));
     if (times.size > 1) return [`${m.id}: answered with ${times.size} different createdAtWithMilliseconds`];
     const seen = m.reports.map((r) => r.label);
-    return seen.join() === m.want.join() ? [] : [`${m.cxoneId}${m.reverse ? " (reverse-pushed)" : ""}: [${seen.join(", ")}] (want [${m.want.join(", ")}])`];
+    if (seen.join() === m.want.join() || (m.mayRead && seen.join() === [...m.want, m.mayRead].join())) return [];
+    return [`${m.cxoneId}${m.reverse ? " (reverse-pushed)" : ""}: [${seen.join(", ")}] (want [${m.want.join(", ")}]${m.mayRead ? `, then ${m.mayRead} or nothing` : ""})`];
   });
-  return check(name, dialect.sentReport ? "SENT, final" : "final", problems, problems.length === 0 ? `${messages.length} complete` : undefined);
+  const read = messages.some((m) => m.mayRead) ? ` (WhatsApp: then ${dialect.read} or nothing)` : "";
+  return check(name, `${dialect.sentReport ? "SENT, final" : "final"}${read}`, problems, problems.length === 0 ? `${messages.length} complete` : undefined);
 }
 
 /**

@@ -5,6 +5,7 @@
  * must hold, what was seen, and the first few offending ids when it does not.
  */
 import { check, identity, outboundOf, rateRow, replyOrder, sentOnce, sequences, unsettled } from "./verify-outbound.mjs";
+import { verifyWhatsApp } from "./verify-whatsapp.mjs";
 
 /** MessageSid → the conversations CXone holds it in (twice in one counts twice). */
 function placesOf(conversations) {
@@ -28,7 +29,8 @@ export function outstanding(plan, state) {
  * @param plan   from makePlan
  * @param state  { conversations, reports, replies, dialect (cxone-om.mjs), sent, deadLetters, optOuts: Map<phone, answer>,
  *                 batches: { [batchId]: counts }, refusedTexts, refusedAlerts, refusedReplies, skippedReplies: Set<id>,
- *                 unanswered: Set<sid>, restartWindows: { from, to }[], rates: Record<sender, segments/s>, maxAttempts }
+ *                 unanswered: Set<sid>, restartWindows: { from, to }[], rates: Record<sender, segments/s>, maxAttempts,
+ *                 whatsapp (verify-whatsapp.mjs) }
  */
 export function verify(plan, state) {
   const { conversations, refusedTexts, deadLetters, maxAttempts } = state;
@@ -85,15 +87,22 @@ export function verify(plan, state) {
   rows.push(check("no SMS the soak did not ask for", "0", state.sent.filter((m) => !bodies.has(m.body)).map((m) => `${m.sid} to ${m.to}`)));
   const { row, windows } = rateRow(state.sent, state.rates);
   rows.push(row);
+  // WhatsApp (contract §9): its conversations, window, templates, READ receipts and rate.
+  const whatsapp = verifyWhatsApp(plan, state);
+  rows.push(...whatsapp.rows);
 
   // Dead letters only where the faults outlasted the retry budget, each with its cause.
   const letters = deadLetters.deadLetters ?? [];
   rows.push(check("dead letters (only past the retry budget)", "0", letters.filter((l) => l.attempts < maxAttempts).map((l) => `${l.kind} ${l.ref}: ${l.reason}`), `${letters.length}`));
 
-  return { ok: rows.every((r) => r.ok), rows, letters, windows };
+  return { ok: rows.every((r) => r.ok), rows, letters, windows, whatsapp: whatsapp.figures };
 }
 
-/** A customer whose last keyword was STOP is suppressed for the thread's number; after START, not. */
+/**
+ * A customer whose last keyword was STOP is suppressed for the thread's number; after START, not.
+ * On WhatsApp for the WhatsApp sender only: the same number's SMS thread is judged on its own.
+ * `optOuts` is keyed by the thread's customer (whatsapp:+… on WhatsApp), the bridge's list by the number.
+ */
 function suppression(plan, state) {
   const threads = plan.threads.filter((t) => t.keywords || t.optsOut);
   const problems = threads.flatMap((t) => {
@@ -108,5 +117,7 @@ function suppression(plan, state) {
     return [`${t.customer} after ${keywords.map((x) => x.keyword).join(", ")}: ${suppressed ? "suppressed" : "not suppressed"}${why.length ? ` (${why.join("; ")})` : ""}`];
   });
   const stops = threads.filter((t) => t.suppressed).length;
-  return check("suppression after STOP / START pairs", `${stops} suppressed, ${threads.length - stops} not`, problems);
+  const whatsapp = threads.filter((t) => t.whatsapp);
+  const onWhatsApp = whatsapp.length > 0 ? ` (WhatsApp: ${whatsapp.filter((t) => t.suppressed).length} suppressed, ${whatsapp.filter((t) => !t.suppressed).length} not)` : "";
+  return check("suppression after STOP / START pairs", `${stops} suppressed, ${threads.length - stops} not`, problems, problems.length === 0 ? `${stops} suppressed, ${threads.length - stops} not${onWhatsApp}` : undefined);
 }
