@@ -209,7 +209,7 @@ describe("GET /healthz, unknown routes and methods, huge bodies, the entrypoint"
     ["twilio inbound", { method: "POST", path: "/twilio/inbound", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "x" } }, () => 413],
     ["twilio status", { method: "POST", path: "/twilio/status", headers: { "content-type": "application/json" } }, () => 413],
     ["cxone push", { method: "POST", path: "/cxone/outbound", headers: headersOf(bearer(B.CXONE_WEBHOOK_SECRET), { "content-type": "application/json" }) }, () => 413],
-    ["proactive", { method: "POST", path: "/v1/proactive", headers: headersOf(bearer(B.API_TOKEN), { "content-type": "application/json" }) }, (size) => (size > 8 * MiB ? 413 : 400)],
+    ["proactive", { method: "POST", path: "/v1/proactive", headers: headersOf(bearer(B.API_TOKEN), { "content-type": "application/json" }) }, (size) => (size > 32 * MiB ? 413 : 400)],
     ["opt-out", { method: "PUT", path: "/admin/opt-outs/+14155550100", headers: bearer(B.ADMIN_TOKEN) }, () => 413],
     ["dead-letter retry", { method: "POST", path: "/admin/dead-letters/1/retry", headers: bearer(B.ADMIN_TOKEN) }, () => 404],
     ["no route", { method: "POST", path: "/nope" }, () => 404],
@@ -256,6 +256,16 @@ describe("GET /healthz, unknown routes and methods, huge bodies, the entrypoint"
       }),
       { numRuns: 4 },
     );
+  });
+
+  it("refuses a proactive body over 32 MB (a 100,000-recipient batch fits under it), streamed or not", async () => {
+    const proactive = BIG.find(([name]) => name === "proactive")!;
+    const bytes = bigBody(32 * MiB + 1, "string");
+    for (const streamed of [false, true]) {
+      const before = await snapshot();
+      const res = await sendThroughEntrypoint({ ...proactive[1], body: streamed ? streamOf(bytes) : bytes });
+      await expectRefused(res, before, { statuses: [413] });
+    }
   });
 
   it("answers through the Worker entrypoint exactly as through the direct call these tests use", async () => {
