@@ -8,7 +8,7 @@
  * (their profile name as the end user's name) opening it, and the agent's reply delivered and seen.
  */
 import { randomBytes } from "node:crypto";
-import { business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showTwilio, step, twilio, until, v1, whatsappSender } from "./demo-lib.mjs";
+import { business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showNotAtTwilio, showTwilio, step, twilio, until, v1, whatsappAnswer, whatsappSender } from "./demo-lib.mjs";
 
 // A 1×1 PNG: small enough to read in a log, real enough for any image viewer.
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -126,13 +126,10 @@ async function whatsappDemo() {
   if (early.status !== 200) throw new Error(`the bridge answered the agent's reply with ${early.status}: ${JSON.stringify(early.answer)}`);
   console.log(`   the bridge took it (${early.status}): message ${early.answer.message.idOnExternalPlatform}`);
   await statusesUntil(early.answer.message.idOnExternalPlatform, "failed");
-  const atTwilio = (await json(`${twilio}/_emu/messages`)).filter((m) => m.body === earlyText).length;
-  const { outsideWindow } = await json(`${twilio}/_emu/stats`);
-  console.log(`   at Twilio: ${atTwilio} messages with that text (Twilio's own 63016 failures: ${outsideWindow})`);
+  await showNotAtTwilio(earlyText);
 
   step(9, `The customer answers on WhatsApp (${waCustomer} → ${whatsappSender}, profile name "Ana García"): in the alert's thread, and the window opens`);
-  const answer = await post(`${twilio}/_emu/inbound`, { from: waCustomer, to: whatsappSender, body: "Yes please, anything later tonight?", profileName: "Ana García" });
-  console.log(`   MessageSid ${answer.sid}: the bridge answered ${answer.status} ${answer.body}`);
+  const answer = await whatsappAnswer(waCustomer);
   const answered = await until("the answer in the alert's thread", async () => {
     const t = await threadOf(waCustomer);
     return t?.messages.some((m) => m.idOnExternalPlatform === answer.sid) && t;

@@ -72,3 +72,17 @@ const awake = [["+1646555", "America/New_York"], ["+1213555", "America/Los_Angel
   },
 )[0];
 export const recipient = (i) => `${awake}${String((Date.now() + i) % 10000).padStart(4, "0")}`;
+
+/** What Twilio has of a refused text: none of it, and none of its own 63016 failures. */
+export async function showNotAtTwilio(body) {
+  const atTwilio = (await json(`${twilio}/_emu/messages`)).filter((m) => m.body === body).length;
+  const { outsideWindow } = await json(`${twilio}/_emu/stats`);
+  console.log(`   at Twilio: ${atTwilio} messages with that text (Twilio's own 63016 failures: ${outsideWindow})`);
+}
+
+/** The WhatsApp customer answers through Twilio (which opens its window), with a profile name. */
+export async function whatsappAnswer(from) {
+  const answer = await post(`${twilio}/_emu/inbound`, { from, to: whatsappSender, body: "Yes please, anything later tonight?", profileName: "Ana García" });
+  console.log(`   MessageSid ${answer.sid}: the bridge answered ${answer.status} ${answer.body}`);
+  return answer;
+}

@@ -9,7 +9,7 @@
  * alert's conversation opening it, and the agent's free-text reply sent and read. In DFO mode,
  * scripts/demo-dfo.mjs.
  */
-import { bridge, bridgeHealth, business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showTwilio, sleep, step, twilio, until, v1, whatsappSender } from "./demo-lib.mjs";
+import { bridge, bridgeHealth, business, customer, cxone, json, post, recipient, sentSms, sentWhatsApp, showNotAtTwilio, showTwilio, sleep, step, twilio, until, v1, whatsappAnswer, whatsappSender } from "./demo-lib.mjs";
 
 const health = await bridgeHealth();
 if (health.mode === "dfo") {
@@ -127,13 +127,10 @@ const early = await post(`${cxone}/_emu/agent-reply`, { conversationId: waAlert.
 console.log(`   CXone message ${early.id}: the bridge answered the push with ${early.pushed}`);
 await reportsUntil(early.id, "FAILED");
 notes[early.id] = "the agent's reply refused: OUTSIDE_WHATSAPP_WINDOW";
-const atTwilio = (await json(`${twilio}/_emu/messages`)).filter((m) => m.body === earlyBody).length;
-const { outsideWindow } = await json(`${twilio}/_emu/stats`);
-console.log(`   at Twilio: ${atTwilio} messages with that text (Twilio's own 63016 failures: ${outsideWindow})`);
+await showNotAtTwilio(earlyBody);
 
 step(10, `The customer answers on WhatsApp (${waCustomer} → ${whatsappSender}, profile name "Ana García"): in the alert's conversation, and the window opens`);
-const waAnswer = await post(`${twilio}/_emu/inbound`, { from: waCustomer, to: whatsappSender, body: "Yes please, anything later tonight?", profileName: "Ana García" });
-console.log(`   MessageSid ${waAnswer.sid}: the bridge answered ${waAnswer.status} ${waAnswer.body}`);
+const waAnswer = await whatsappAnswer(waCustomer);
 await until("the answer in the alert's conversation", async () => (await json(`${cxone}/_emu/conversations/${waAlert.conversationId}`)).messages.some((m) => m.metadata?.twilio_message_sid === waAnswer.sid));
 await showConversation("the same conversation");
 

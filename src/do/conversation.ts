@@ -5,7 +5,7 @@ import { markConversationGone } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import { isWhatsApp } from "../domain/compliance/e164";
-import { countSegments } from "../domain/compliance/segments";
+import { costOf } from "../domain/outbound/job";
 import type { InboundMessage, Thread } from "../domain/inbound";
 import { asAppError } from "../errors";
 import { log } from "../log";
@@ -55,7 +55,7 @@ export class ConversationDO extends SqliteObject {
       now,
       now,
       msg.segments,
-      isWhatsApp(msg.from) ? "whatsapp" : countSegments(msg.body).encoding,
+      costOf(msg.from, msg.body).encoding,
       msg.optOut ?? null,
       msg.messagingServiceSid ?? null,
     );

@@ -1,6 +1,6 @@
 import { log } from "../log";
 import { report } from "./receipts";
-import { advances, FINAL, predecessors, receiptFor, REQUEUE_ONCE, type TwilioStatus } from "./status";
+import { advances, FINAL, isTwilioStatus, predecessors, receiptFor, REQUEUE_ONCE, type TwilioStatus } from "./status";
 import type { Receipt } from "./cxone";
 import { cxoneErrorCode } from "./whatsapp";
 
@@ -72,7 +72,7 @@ async function applyRead(deps: StatusDeps, first: Tracked, event: StatusEvent, s
   // Twice at most: a delivered callback racing this one may move the message first (this one's
   // move then loses, seen as "already sent"); the second pass finds it delivered but unsettled
   // and finishes it like any unfinished final status (found by the soak).
-  for (let pass = 0; pass < 2 && !tracked.settled && !FAILED.has(tracked.twilioStatus ?? ""); pass++) {
+  for (let pass = 0; pass < 2 && !tracked.settled && !failedFinal(tracked.twilioStatus); pass++) {
     await applyTracked(deps, tracked, { ...event, status: "delivered" }, source);
     tracked = (await deps.find(event.sid)) ?? tracked;
   }
@@ -88,8 +88,8 @@ async function applyRead(deps: StatusDeps, first: Tracked, event: StatusEvent, s
 }
 
 type Source = "callback" | "reconcile" | "orphan";
-/** Final statuses after which nothing is read. */
-const FAILED = new Set(["undelivered", "failed", "canceled"]);
+/** A final status other than delivered: nothing is read after it. */
+const failedFinal = (status: string | null) => isTwilioStatus(status) && FINAL.has(status) && status !== "delivered";
 
 async function applyTracked(deps: StatusDeps, tracked: Tracked, event: StatusEvent, source: Source): Promise<Applied> {
   const ids = { messageSid: event.sid, cxoneMessageId: tracked.cxoneMessageId, conversationId: tracked.conversationId };

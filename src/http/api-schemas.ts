@@ -31,7 +31,7 @@ export const Template = z
   .meta({ description: "a WhatsApp template from WHATSAPP_TEMPLATES; parameters fill {{1}}, {{2}}, … in order" });
 
 /** Free text or a template, and a template only on WhatsApp from a WhatsApp sender (contract §9). */
-function checkContent(v: { channel: "sms" | "whatsapp"; text?: unknown; template?: unknown; from?: string }, ctx: z.RefinementCtx, needContent = true) {
+export function checkContent(v: { channel: "sms" | "whatsapp"; text?: unknown; template?: unknown; from?: string }, ctx: z.RefinementCtx, needContent = true) {
   if (v.text !== undefined && v.template !== undefined) ctx.addIssue({ code: "custom", path: ["template"], message: "give text or template, not both" });
   if (needContent && v.text === undefined && v.template === undefined) ctx.addIssue({ code: "custom", path: ["text"], message: "is required (or template, on WhatsApp)" });
   if (v.template !== undefined && v.channel !== "whatsapp") ctx.addIssue({ code: "custom", path: ["template"], message: "templates are for channel whatsapp" });

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import type { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { database } from "../adapters/db/client";
 import { suppressedAmong } from "../adapters/db/outbound";
@@ -12,7 +11,7 @@ import { launchProactive, type ProactiveRequest } from "../domain/proactive";
 import { resolveTemplate, type TemplateRequest } from "../domain/whatsapp";
 import { AppError, unauthorized } from "../errors";
 import { log } from "../log";
-import { BatchItem, ProactiveBatch, ProactiveSingle } from "./api-schemas";
+import { BatchItem, checkContent, ProactiveBatch, ProactiveSingle } from "./api-schemas";
 import type { AppEnv } from "./app";
 import { hasBearer } from "./auth";
 import { parseOr400 } from "./validate";
@@ -44,15 +43,6 @@ async function countsOf(db: Db, batch: NonNullable<Awaited<ReturnType<typeof bat
   return counts;
 }
 
-/** What a batch recipient is sent: their own text or template, else the batch's template (undefined: nothing fits). */
-function contentOf(item: z.infer<typeof BatchItem>, batch: { channel: "sms" | "whatsapp"; template?: TemplateRequest }): Pick<ProactiveRequest, "text" | "template"> | undefined {
-  if (item.text !== undefined && item.template !== undefined) return undefined;
-  const template = item.text === undefined ? (item.template ?? batch.template) : undefined;
-  if (template && batch.channel !== "whatsapp") return undefined;
-  if (template) return { template };
-  return item.text === undefined ? undefined : { text: item.text };
-}
-
 export const proactiveRoutes = new Hono<AppEnv>()
   .use("/v1/*", async (c, next) => {
     const config = requireConfig(c.env, "proactive");
@@ -77,17 +67,18 @@ export const proactiveRoutes = new Hono<AppEnv>()
       const refused: { to: unknown; reason: string }[] = [];
       const candidates: ProactiveRequest[] = [];
       const seen = new Set<string>();
+      // A recipient's own text or template, else the batch's template: held to the single request's rules.
+      const contentOf = (v: { text?: string; template?: TemplateRequest }) => (v.text !== undefined ? { text: v.text } : { template: v.template ?? batch.template });
+      const Item = BatchItem.superRefine((v, ctx) => checkContent({ channel: batch.channel, text: v.text, template: v.text === undefined ? (v.template ?? batch.template) : v.template }, ctx));
       for (const raw of batch.messages) {
-        const item = BatchItem.safeParse(raw);
-        // A recipient's own text or template, else the batch's template; a template only on WhatsApp.
-        const content = item.success ? contentOf(item.data, batch) : undefined;
-        if (!item.success || !content) {
-          refused.push({ to: raw.to, reason: !item.success && item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
+        const item = Item.safeParse(raw);
+        if (!item.success) {
+          refused.push({ to: raw.to, reason: item.error.issues.some((i) => i.path[0] === "to") ? "invalid_number" : "invalid_message" });
         } else if (seen.has(item.data.idempotencyKey)) {
           refused.push({ to: item.data.to, reason: "duplicate_idempotency_key" });
         } else {
           seen.add(item.data.idempotencyKey);
-          candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, channel: batch.channel, ...content, from: batch.from, customFields: item.data.customFields, batchId });
+          candidates.push({ key: item.data.idempotencyKey, campaignId: batch.campaignId, to: item.data.to, channel: batch.channel, ...contentOf(item.data), from: batch.from, customFields: item.data.customFields, batchId });
         }
       }
       // An unknown template is the request's mistake, not a recipient's: the whole batch is refused, naming it.

@@ -18,17 +18,20 @@ const auth = { "content-type": "application/json", authorization: `Bearer ${E2E.
 
 describe.each(MODES)("%s: WhatsApp under wrangler dev", (mode) => {
   const e = useE2E(mode, 3, { WHATSAPP_FROM_NUMBER: WA, WHATSAPP_TEMPLATES: JSON.stringify({ flight_update: TEMPLATE }), QUIET_HOURS: "00:00-00:00" });
+  /** A `flight_update` template alert to `number` on WhatsApp. */
+  const flightAlert = (number: string, flight: string, time: string) =>
+    post(`${e.stack.bridgeUrl}/v1/proactive`, {
+      to: number,
+      channel: "whatsapp",
+      template: { name: "flight_update", parameters: [{ type: "text", text: flight }, { type: "text", text: time }] },
+      campaignId: "irops",
+      idempotencyKey: key(),
+    }, auth);
 
   it("sends a template alert, threads the answer into it, and sends the agent's free text, which is read", async () => {
     const number = customer();
     const to = `whatsapp:${number}`;
-    const res = await post(`${e.stack.bridgeUrl}/v1/proactive`, {
-      to: number,
-      channel: "whatsapp",
-      template: { name: "flight_update", parameters: [{ type: "text", text: "NH7" }, { type: "text", text: "21:05" }] },
-      campaignId: "irops",
-      idempotencyKey: key(),
-    }, auth);
+    const res = await flightAlert(number, "NH7", "21:05");
     expect(res.status).toBe(200);
     const alert = (await res.json()) as { conversationId: string; messageId: string; status: string };
     expect(alert.status).toBe("queued");
@@ -63,13 +66,7 @@ describe.each(MODES)("%s: WhatsApp under wrangler dev", (mode) => {
     const number = customer();
     const to = `whatsapp:${number}`;
     // An alert opens the conversation; nobody answers it; the agent writes anyway.
-    const res = await post(`${e.stack.bridgeUrl}/v1/proactive`, {
-      to: number,
-      channel: "whatsapp",
-      template: { name: "flight_update", parameters: [{ type: "text", text: "NH8" }, { type: "text", text: "22:00" }] },
-      campaignId: "irops",
-      idempotencyKey: key(),
-    }, auth);
+    const res = await flightAlert(number, "NH8", "22:00");
     const alert = (await res.json()) as { conversationId: string };
     const conversation = await until("the alert's conversation", async () => (await e.cx.conversationsOf(to)).find((x) => x.ids.includes(alert.conversationId)));
     await until("the template at Twilio", async () => ((await e.tw.sentTo(to)).length > 0 ? true : undefined));

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { numberOf } from "../../domain/compliance/e164";
-import { jsonChunks } from "./chunks";
+import { foundAmong } from "./chunks";
 import type { Db } from "./client";
 import { applyConsent, consentOrder } from "./consent";
 import { conversations, messages, optOuts, type MessageState } from "./schema";
@@ -116,16 +116,13 @@ export async function isSuppressed(db: Db, phone: string, businesses: (string | 
 
 /** Of these (E.164) numbers, the ones suppressed for these businesses (one query, however many numbers). */
 export async function suppressedAmong(db: Db, phones: string[], businesses: (string | null | undefined)[]): Promise<Set<string>> {
-  if (phones.length === 0) return new Set();
   const keys = JSON.stringify(suppressionKeys(businesses));
-  const [first, ...rest] = jsonChunks(phones).map((chunk) =>
+  return foundAmong(db, phones, (chunk) =>
     db
-      .selectDistinct({ phone: optOuts.phone })
+      .selectDistinct({ value: optOuts.phone })
       .from(optOuts)
       .where(and(sql`${optOuts.phone} IN (SELECT value FROM json_each(${chunk}))`, sql`${optOuts.business} IN (SELECT value FROM json_each(${keys}))`)),
   );
-  const results = await db.batch([first!, ...rest]);
-  return new Set(results.flat().map((r) => r.phone));
 }
 
 /** Suppresses a customer for these business keys, as of now (an operator, Twilio's 21610). */

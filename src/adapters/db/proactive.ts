@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
 import { OUTSIDE_WINDOW } from "../../domain/whatsapp";
-import { jsonChunks } from "./chunks";
+import { foundAmong } from "./chunks";
 import type { Db } from "./client";
 import { conversations, proactiveBatches, proactiveRequests } from "./schema";
 
@@ -52,15 +52,12 @@ export async function recordProactiveConversation(
 
 /** Of these idempotency keys, the ones already used (one round trip, however many keys). */
 export async function usedKeys(db: Db, keys: string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const [first, ...rest] = jsonChunks(keys).map((chunk) =>
+  return foundAmong(db, keys, (chunk) =>
     db
-      .select({ key: proactiveRequests.idempotencyKey })
+      .select({ value: proactiveRequests.idempotencyKey })
       .from(proactiveRequests)
       .where(sql`${proactiveRequests.idempotencyKey} IN (SELECT value FROM json_each(${chunk}))`),
   );
-  const results = await db.batch([first!, ...rest]);
-  return new Set(results.flat().map((r) => r.key));
 }
 
 export async function createBatch(db: Db, row: typeof proactiveBatches.$inferInsert): Promise<void> {
