@@ -425,7 +425,7 @@ function report(r) {
   if (r.cost) {
     const [newIn, oldIn, out_] = r.cost.map(perMessage);
     summary.push(
-      `Per message (counted): inbound ${n1(oldIn.d1Queries)} D1 queries, ${n1(oldIn.subrequests)} subrequest, ${n1(oldIn.doRequests)} DO requests (a new customer: ${n1(newIn.subrequests)} subrequests); outbound with its receipt ${n1(out_.d1Queries)} D1 queries (${n1(out_.rowsRead)} rows read, ${n1(out_.rowsWritten)} written), ${n1(out_.subrequests)} subrequests, ${n1(out_.doRequests)} DO requests; CXone token requests 0 per message.`,
+      `Per message (counted): inbound ${n1(oldIn.d1Queries)} D1 queries, ${n1(oldIn.subrequests)} subrequest, ${n1(oldIn.doRequests)} DO requests (a new customer: ${n1(newIn.subrequests)} subrequests); outbound with its receipt ${n1(out_.d1Queries)} D1 queries (${n1(out_.d1Writes)} of them writes; ${n1(out_.rowsRead)} rows read, ${n1(out_.rowsWritten)} written), ${n1(out_.subrequests)} subrequests, ${n1(out_.doRequests)} DO requests; CXone token requests 0 per message.`,
     );
   }
   if (r.service) summary.push(`A Messaging Service over ${r.service.objects.length} sender objects: ${(r.service.steady * 100).toFixed(0)} % of its ${r.service.rate}/s used while all had work, worst second ${r.service.worst} at Twilio (limit ${r.service.rate}).`);
@@ -539,11 +539,18 @@ function report(r) {
     out.push("");
     const rows = r.cost.map((c) => {
       const p = perMessage(c);
-      return [c.kind, n1(p.workerRequests), n1(p.d1Queries), n1(p.d1Calls), n1(p.rowsRead), n1(p.rowsWritten), `${n1(p.subrequests)} (CXone ${n1(p.cxone)}, Twilio ${n1(p.twilio)})`, `${n1(p.doRequests)} (${n1(p.doAlarms)} alarms)`, n1(p.tokenRequests), `CXone ${n1(p.seenCxone)}, Twilio sends ${n1(p.seenTwilioSends)}`];
+      return [c.kind, n1(p.workerRequests), n1(p.d1Queries), n1(p.d1Writes), n1(p.d1Calls), n1(p.rowsRead), n1(p.rowsWritten), `${n1(p.subrequests)} (CXone ${n1(p.cxone)}, Twilio ${n1(p.twilio)})`, `${n1(p.doRequests)} (${n1(p.doAlarms)} alarms)`, n1(p.tokenRequests), `CXone ${n1(p.seenCxone)}, Twilio sends ${n1(p.seenTwilioSends)}`];
     });
     out.push(
-      table(["per message", "Worker requests", "D1 queries", "D1 round trips", "D1 rows read", "D1 rows written", "subrequests", "DO requests", "CXone token requests", "emulators saw"], rows),
+      table(["per message", "Worker requests", "D1 queries", "of them writes", "D1 round trips", "D1 rows read", "D1 rows written", "subrequests", "DO requests", "CXone token requests", "emulators saw"], rows),
     );
+    const [, existing, lifecycle] = r.cost.map(perMessage);
+    const goal1 = existing.d1Writes <= 1 && existing.rowsWritten <= 4 && lifecycle.d1Writes <= 3 && lifecycle.rowsWritten <= 10;
+    out.push(
+      "",
+      `Goal (issue 12, goal 1): an inbound text ≤ 1 D1 write statement and ≤ 4 rows written (here ${n1(existing.d1Writes)} and ${n1(existing.rowsWritten)}); an outbound lifecycle with its receipts ≤ 3 write statements and ≤ 10 rows written (here ${n1(lifecycle.d1Writes)} and ${n1(lifecycle.rowsWritten)}) — ${goal1 ? "met" : "**not met**"}. The outbound lifecycle lives in the sender object (src/do/sender-lifecycle.ts): the status callbacks reach it by the routing keys in their StatusCallback URL, its reports to CXone wait and retry in its own table, and D1 gets the claim, then the message's latest state written behind, every row changed within a second in one statement.`,
+    );
+    if (!goal1) r.failures.push("goal 1: D1 writes per message above target");
     out.push("", "<details><summary>Breakdown (totals over the batch)</summary>", "");
     for (const c of r.cost) {
       out.push(`**${c.kind}** (${c.count} messages)`, "");

@@ -105,6 +105,8 @@ export function perMessage({ m, count, seen, bridge }) {
   return {
     workerRequests: per(Object.values(m.workerRequests).reduce((s, n) => s + n, 0)),
     d1Queries: per(m.d1.queries),
+    // Write statements (INSERT, UPDATE, DELETE, as D1 received them): the goal counts these.
+    d1Writes: per(Object.entries(m.d1.bySql).reduce((n, [sql, e]) => (/^\s*(insert|update|delete|replace)\b/i.test(sql) ? n + e.count : n), 0)),
     d1Calls: per(m.d1.calls),
     rowsRead: per(m.d1.rowsRead),
     rowsWritten: per(m.d1.rowsWritten),

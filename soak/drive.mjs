@@ -9,6 +9,8 @@
 import { json } from "../bench/lib.mjs";
 
 const RETRY_FOR_MS = 300_000;
+/** OUTBOUND_ORDER_WINDOW_MS as the soak's stack runs it (the default, src/config.ts). */
+const ORDER_WINDOW_MS = 250;
 
 /** setTimeout as a promise that rejects as soon as `signal` aborts. */
 export function sleep(ms, signal) {
@@ -191,10 +193,13 @@ export async function agentsReply(d, cx, threads, conversations, { onReply, sign
         const now = Date.now();
         const pushed = cx.reply(conversation, later, { push: true, createdTime: new Date(now).toISOString() });
         await sleep(40, signal);
-        const [laterOk, earlierOk] = await Promise.all([pushed, cx.reply(conversation, r, { push: true, createdTime: new Date(now - 1_000).toISOString() })]);
+        const earlier = cx.reply(conversation, r, { push: true, createdTime: new Date(now - 1_000).toISOString() }).then((ok) => ({ ok, at: Date.now() }));
+        const [laterOk, { ok: earlierOk, at: earlierAnswered }] = await Promise.all([pushed, earlier]);
         // Either one not taken at once reaches the queue later than its place (the bridge orders
-        // what it has queued): its order is counted, not judged.
-        if (!earlierOk) d.late.add(r.id);
+        // what it has queued): its order is counted, not judged. So is the earlier one when its
+        // push was answered (it was queued by then) only after the ordering window of the later
+        // one had passed: the later one may have gone by then (a loaded machine, not the bridge).
+        if (!earlierOk || earlierAnswered - now > ORDER_WINDOW_MS) d.late.add(r.id);
         if (!laterOk) d.late.add(later.id);
         unseen = !laterOk ? later.id : !earlierOk ? r.id : undefined;
         onReply((done += 2));

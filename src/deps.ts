@@ -1,7 +1,7 @@
 import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
-import { addOptOut, businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId } from "./adapters/db/outbound";
-import { advanceStatus, claimOrphans, dropOrphans, markMatched, markRequeued, orphansOf, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
+import { businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId } from "./adapters/db/outbound";
+import { claimOrphans, dropOrphans, markMatched, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
 import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
 import { claimChecks, markDead, nextCheck } from "./adapters/db/reconcile";
@@ -12,7 +12,7 @@ import { twilioClient } from "./adapters/twilio/client";
 import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
 import { log } from "./log";
-import { failUnsent, queueReport } from "./adapters/db/outbox";
+import { d1Reports, failUnsent } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
 import { acceptOutbound, type AcceptDeps, type PageDeps } from "./domain/outbound/accept";
@@ -22,7 +22,7 @@ import { flushReports } from "./domain/outbox";
 import { report } from "./domain/receipts";
 import { closeIdle } from "./domain/idle-close";
 import { matchOrphans as matchOrphanEvents } from "./domain/orphans";
-import { applyStatus, type StatusDeps, type Tracked } from "./domain/status-apply";
+import { routeStatus, type StatusRouteDeps } from "./domain/status-route";
 
 /** A batch younger than this is still being handed to its object: not the Cron's to wake. */
 const BATCH_GRACE_MS = 60_000;
@@ -37,7 +37,7 @@ export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: st
   const db = database(env.DB);
   const id = await failUnsent(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
   if (id === undefined) return;
-  const flush = () => flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
+  const flush = () => flushReports(d1Reports(db), cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
   if (later) later(flush);
   else await flush();
 }
@@ -68,58 +68,28 @@ export function pageDeps(env: Env, config: Ready): PageDeps {
   };
 }
 
-export function statusDeps(env: Env, config: Ready): StatusDeps {
+export function statusRoute(env: Env): StatusRouteDeps {
   const db = database(env.DB);
-  const sender = (tracked: Tracked) => env.SENDER.getByName(tracked.sender!);
   return {
-    async find(sid) {
+    toOwner: (owner, id, event, source) => env.SENDER.getByName(owner).status(id, event, source),
+    async ownerOf(sid) {
       const row = await outboundBySid(db, sid);
-      return row && row.cxoneMessageId
-        ? {
-            cxoneMessageId: row.cxoneMessageId,
-            sid,
-            sender: row.sender,
-            customer: row.customer,
-            twilioStatus: row.twilioStatus,
-            settled: row.state === "settled",
-            carrierRetries: row.carrierRetries,
-            conversationId: row.conversationId,
-          }
-        : undefined;
+      return row?.sender && row.cxoneMessageId ? { owner: row.sender, cxoneMessageId: row.cxoneMessageId } : undefined;
     },
-    record: (e, matched) => recordStatusEvent(db, { ...e, matched }),
-    advance: (sid, next, from, errorCode) => advanceStatus(db, sid, next, from, errorCode),
-    settle: (sid) => settle(db, sid),
-    async receipt(cxoneMessageId, body) {
-      const id = await queueReport(db, cxoneMessageId, body);
-      if (id !== undefined) await flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
-    },
-    suppress: (tracked) => addOptOut(db, [tracked.sender], tracked.customer, "twilio:21610"),
-    async requeue(tracked, delayMs) {
-      if (!tracked.sender || !(await sender(tracked).requeue(tracked.cxoneMessageId, delayMs, tracked.sid))) return false;
-      await markRequeued(db, tracked.cxoneMessageId, tracked.sid);
-      return true;
-    },
-    async finalize(tracked) {
-      if (tracked.sender) await sender(tracked).finalize(tracked.cxoneMessageId);
-    },
+    orphan: (e) => recordStatusEvent(db, { ...e, matched: false }),
   };
 }
 
-/**
- * Applies the status callbacks that arrived before their send was recorded: one SID's (its send
- * has just been recorded), or every orphan whose next try has come (the reconciler's sweep).
- */
-export function matchOrphans(env: Env, config: Ready, which: { sid: string } | { now: number }): Promise<number> {
+/** Applies the status callbacks kept because nobody knew their SID, once their next try has come (the reconciler's sweep). */
+export function matchOrphans(env: Env, now: number): Promise<number> {
   const db = database(env.DB);
-  const status = statusDeps(env, config);
+  const route = statusRoute(env);
   return matchOrphanEvents(
     {
-      orphans: (w) => ("sid" in w ? orphansOf(db, w.sid) : claimOrphans(db, w.now)),
-      apply: (event) => applyStatus(status, event, "orphan"),
+      orphans: () => claimOrphans(db, now),
+      apply: (event) => routeStatus(route, event, "orphan"),
       matched: (ids) => markMatched(db, ids),
     },
-    which,
   );
 }
 
@@ -127,15 +97,15 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
   const db = database(env.DB);
   const twilio = twilioClient(config);
   const cxone = cxonePort(env);
-  const status = statusDeps(env, config);
+  const route = statusRoute(env);
   return {
     claim: (now, states, limit) => claimChecks(db, now, states, limit, config.RECONCILE_AFTER_MINUTES * 60_000),
     recheckAt: (id, at) => nextCheck(db, id, at),
     fetchTwilio: (sid) => twilio.fetchMessage(sid),
-    applyStatus: (event) => applyStatus(status, event, "reconcile"),
+    applyStatus: (event) => routeStatus(route, event, "reconcile"),
     async settleSent(p) {
       await settle(db, p.messageSid!);
-      if (p.sender) await env.SENDER.getByName(p.sender).finalize(p.cxoneMessageId!);
+      if (p.sender) await env.SENDER.getByName(p.sender).settleAsSent(p.cxoneMessageId!);
     },
     missingFromQueue: (sender, ids) => env.SENDER.getByName(sender).missing(ids),
     batchLaunching: async (id) => (await batchById(db, id))?.finishedAt === null,
@@ -154,8 +124,8 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
       }
       return true;
     },
-    flushReports: (now) => flushReports(db, cxone, policyFrom(config), { now }),
-    matchOrphans: (now) => matchOrphans(env, config, { now }),
+    flushReports: (now) => flushReports(d1Reports(db), cxone, policyFrom(config), { now }),
+    matchOrphans: (now) => matchOrphans(env, now),
     dropOldOrphans: (before) => dropOrphans(db, before),
     closeIdle: (now) =>
       closeIdle({ claim: (at, limit, retryAt) => claimIdleCloses(db, at, limit, retryAt), close: (id) => cxone.close(id), markClosed: (id) => markClosed(db, id) }, now),

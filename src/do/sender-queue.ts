@@ -33,6 +33,16 @@ export interface QueueRow {
   synced_version: number;
   recheck: number;
   first_attempt_at: number | null;
+  /** The recipient (the admin's view, the suppression list on 21610): kept after the body goes. */
+  customer: string | null;
+  /** The final status is applied in full (receipt queued): nothing left to ask Twilio. */
+  settled: number;
+  carrier_retries: number;
+  /** When to ask Twilio about a sent message that has no final status yet (contract §10). */
+  check_at: number | null;
+  check_attempts: number;
+  /** The status callbacks taken, as JSON [{status, errorCode, at}] (the admin's history). */
+  statuses: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -91,12 +101,21 @@ export const QUEUE_SCHEMA: ObjectSchema = {
       recheck: "INTEGER NOT NULL DEFAULT 0",
       // The first attempt: a lost answer is matched against everything Twilio created since.
       first_attempt_at: "INTEGER",
+      // The message's lifecycle after the send lives here too (contract §3, issue 12): D1 gets
+      // the mapping and the final state, written behind, in batches.
+      customer: "TEXT",
+      settled: "INTEGER NOT NULL DEFAULT 0",
+      carrier_retries: "INTEGER NOT NULL DEFAULT 0",
+      check_at: "INTEGER",
+      check_attempts: "INTEGER NOT NULL DEFAULT 0",
+      statuses: "TEXT",
     },
   },
   finish: `
 CREATE INDEX IF NOT EXISTS queue_conversation_order ON queue(conversation_id, state, created_ms, seq);
 CREATE INDEX IF NOT EXISTS queue_settled ON queue(enqueued_at) WHERE state IN ('done', 'failed');
 CREATE INDEX IF NOT EXISTS queue_reserved ON queue(ready_at) WHERE ready_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_check ON queue(check_at) WHERE check_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS queue_bodies ON queue(attempt_at) WHERE state = 'done' AND payload IS NOT NULL;
 UPDATE queue SET created_ms = enqueued_at WHERE state = 'queued' AND created_ms IS NULL;
 CREATE TRIGGER IF NOT EXISTS heads_on_insert AFTER INSERT ON queue BEGIN ${recomputeHead("NEW.conversation_id")} END;

@@ -1,20 +1,12 @@
-import { cxonePort } from "../adapters/cxone/port";
 import { database } from "../adapters/db/client";
 import { rebindBusiness } from "../adapters/db/conversations";
-import { addOptOut, isSuppressed, updateOutbound } from "../adapters/db/outbound";
-import { queueReport, recordSubmitted } from "../adapters/db/outbox";
-import { recordDeadLetter } from "../adapters/db/dead-letters";
+import { addOptOut, isSuppressed } from "../adapters/db/outbound";
 import type { TwilioApi } from "../adapters/twilio/client";
 import type { TwilioMessage } from "../adapters/twilio/schemas";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
 import type { OutboundJob } from "../domain/outbound/job";
 import { classifySendError } from "../domain/outbound/outcome";
-import { flushReports } from "../domain/outbox";
-import { matchOrphans, statusDeps } from "../deps";
-import { advances, isTwilioStatus } from "../domain/status";
-import { applyStatus } from "../domain/status-apply";
-import { report } from "../domain/receipts";
 import { asAppError } from "../errors";
 import { log } from "../log";
 import { SEND_PATH, type QueueRow } from "./sender-queue";
@@ -22,18 +14,29 @@ import { lastInbound } from "./whatsapp-window";
 import { isWhatsApp } from "../domain/compliance/e164";
 import { cxoneErrorCode, insideWindow, OUTSIDE_WINDOW } from "../domain/whatsapp";
 
+/** What follows a send's outcome, beyond the queue row: reports to CXone, the status machine, D1. */
+export interface Lifecycle {
+  /** Twilio has the message (sent, or found after a lost answer) and told it this status. */
+  sent(id: string, twilio: TwilioMessage): Promise<void>;
+  /** Failed or dead without reaching Twilio: its FAILED report (and, dead, the dead letter). */
+  failed(id: string): Promise<void>;
+  /** The object's key, carried in the StatusCallback URL so that callbacks come straight here. */
+  senderKey(): string;
+}
+
 /** A lost answer is matched to a message Twilio created no earlier than this before the attempt. */
 const MATCH_SKEW_MS = 5_000;
 
 /**
  * The send side of a sender's queue: picking the next message, handing it to Twilio, reading
- * the outcome, recovering sends whose answer was lost, and mirroring every state to D1 and CXone.
+ * the outcome, and recovering sends whose answer was lost.
  */
 export class SendWork {
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly holdBucket: (until: number) => void,
+    private readonly lifecycle: Lifecycle,
     /** The object's clock (tests move it forward); Twilio-facing times stay on the wall clock. */
     private readonly now: () => number,
   ) {}
@@ -72,7 +75,7 @@ export class SendWork {
     if (!code) return false;
     this.settle(row.id, "failed", { error_code: code, last_error: reason });
     log("info", "outbound.refused", { cxoneMessageId: row.id, conversationId: row.conversation_id, reason: code, to: job.to });
-    await this.mirror(this.row(row.id)!);
+    await this.lifecycle.failed(row.id);
     return true;
   }
 
@@ -85,10 +88,7 @@ export class SendWork {
     if (row.recheck) {
       // In flight while Twilio is asked (a restart meanwhile finds it unresolved and asks again).
       this.sql.exec("UPDATE queue SET state = 'inflight', version = version + 1 WHERE id = ?", row.id);
-      if (!(await this.lookBeforeResend(row, job, twilio))) {
-        await this.mirror(this.row(row.id)!);
-        return;
-      }
+      if (!(await this.lookBeforeResend(row, job, twilio))) return;
     }
     // Durable before the request leaves (output gate): a restart finds it "inflight", then asks Twilio.
     this.sql.exec(
@@ -106,10 +106,10 @@ export class SendWork {
         from: job.from,
         messagingServiceSid: job.messagingServiceSid,
         mediaUrls: job.mediaUrls,
-        statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+        statusCallback: statusCallbackUrl(config.PUBLIC_BASE_URL, this.lifecycle.senderKey(), row.id),
         ...(job.template ? { content: { sid: job.template.contentSid, variables: job.template.variables } } : {}),
       });
-      this.accepted(row.id, sent, "outbound.sent");
+      await this.accepted(row.id, sent, "outbound.sent");
       // A Messaging Service picked the number: the reply will come to that one.
       if (job.proactive && sent.from && sent.from !== job.business) {
         await rebindBusiness(database(this.env.DB), job.conversationId, sent.from).catch((err) => log("warn", "proactive.bind_failed", { conversationId: job.conversationId, reason: asAppError(err).detail }));
@@ -117,7 +117,6 @@ export class SendWork {
     } catch (err) {
       await this.attemptFailed(row, job, err);
     }
-    await this.mirror(this.row(row.id)!);
   }
 
   /**
@@ -136,7 +135,7 @@ export class SendWork {
       try {
         const match = await this.findSent(row, job, twilio);
         if (match) {
-          this.accepted(row.id, match, "outbound.recovered");
+          await this.accepted(row.id, match, "outbound.recovered");
         } else if (now < graceEnds) {
           // Not there yet is not "never": a slow API may still commit it. Look again after the grace.
           this.sql.exec("UPDATE queue SET not_before = ?, version = version + 1 WHERE id = ?", graceEnds, row.id);
@@ -144,6 +143,7 @@ export class SendWork {
         } else if (row.attempts >= policyFrom(config).maxAttempts) {
           this.settle(row.id, "dead", { error_code: "RETRIES_EXHAUSTED", last_error: row.last_error });
           log("error", "deadletter", { kind: "outbound", cxoneMessageId: row.id, attempt: row.attempts, reason: row.last_error ?? "retries exhausted" });
+          await this.lifecycle.failed(row.id);
         } else {
           // Twilio never got it: back in line, keeping its place in the conversation, and asked
           // about once more right before the resend.
@@ -155,7 +155,6 @@ export class SendWork {
         this.sql.exec("UPDATE queue SET not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now() + delayMs, asAppError(err).detail ?? "lookup failed", row.id);
         log("warn", "twilio.retry", { cxoneMessageId: row.id, reason: "could not ask Twilio about a lost answer", delayMs });
       }
-      await this.mirror(this.row(row.id)!);
     }
   }
 
@@ -182,7 +181,7 @@ export class SendWork {
     try {
       const match = await this.findSent(row, job, twilio);
       if (!match) return true;
-      this.accepted(row.id, match, "outbound.recovered");
+      await this.accepted(row.id, match, "outbound.recovered");
     } catch (err) {
       const delayMs = backoffDelay(row.attempts, policyFrom(requireConfig(this.env)), asAppError(err).retryAfterMs);
       this.sql.exec("UPDATE queue SET state = 'unknown', not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now() + delayMs, asAppError(err).detail ?? "lookup failed", row.id);
@@ -191,62 +190,9 @@ export class SendWork {
     return false;
   }
 
-  /** Writes a row's state to D1 and queues (and tries) the CXone report its state calls for. */
-  async mirror(row: QueueRow): Promise<void> {
-    const config = requireConfig(this.env);
-    const db = database(this.env.DB);
-    const cxone = cxonePort(this.env);
-    const now = Date.now();
-    const common = { attempts: row.attempts, lastError: row.last_error };
-    let reportId: number | undefined;
-    switch (row.state) {
-      case "queued":
-        await updateOutbound(db, row.id, { state: "queued", ...common }, { onlyFrom: ["queued", "sending"] });
-        break;
-      case "inflight":
-      case "unknown":
-        await updateOutbound(db, row.id, { state: "sending", ...common }, { onlyFrom: ["queued", "sending"] });
-        break;
-      case "done": {
-        // A send recovered after a lost answer may already be further along (sent, delivered):
-        // that news goes through the status machine like a callback, or its receipt is skipped.
-        const answered = isTwilioStatus(row.twilio_status) ? row.twilio_status : "queued";
-        // Read is past queued too, though nothing moves to it but delivered (found by the soak:
-        // recorded as read at once, it got neither DELIVERED nor READ and never settled).
-        const atSubmit = answered === "read" || advances("queued", answered) ? "queued" : answered;
-        const sentReport = await recordSubmitted(
-          db,
-          row.id,
-          { messageSid: row.sid!, twilioStatus: atSubmit, submittedAt: row.attempt_at, checkAt: now + config.RECONCILE_AFTER_MINUTES * 60_000, ...common },
-          cxone.reportsSent ? report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }) : undefined,
-        );
-        // Callbacks that beat this commit were kept as orphans: they apply now, after SENT.
-        if (sentReport !== undefined) await flushReports(db, cxone, policyFrom(config), { messages: [row.id] });
-        if (row.sid) await matchOrphans(this.env, config, { sid: row.sid });
-        if (row.sid && answered !== atSubmit) {
-          await applyStatus(statusDeps(this.env, config), { sid: row.sid, status: answered, ...(row.error_code ? { errorCode: row.error_code } : {}), at: now }, "reconcile");
-        }
-        break;
-      }
-      case "failed":
-        await updateOutbound(db, row.id, { state: "failed", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
-        reportId = await queueReport(db, row.id, report("FAILED", new Date(now), { errorCode: row.error_code, errorMessage: row.last_error }));
-        break;
-      case "dead":
-        await updateOutbound(db, row.id, { state: "dead", errorCode: row.error_code, checkAt: null, ...common }, { onlyFrom: ["queued", "sending"] });
-        await recordDeadLetter(db, { kind: "outbound", ref: row.id, conversationId: row.conversation_id, reason: row.last_error ?? "retries exhausted", attempts: row.attempts });
-        reportId = await queueReport(db, row.id, report("FAILED", new Date(now), { errorCode: "RETRIES_EXHAUSTED", errorMessage: row.last_error }));
-        break;
-    }
-    this.sql.exec("UPDATE queue SET synced_version = ? WHERE id = ? AND synced_version < ?", row.version, row.id, row.version);
-    if (reportId !== undefined) {
-      await flushReports(db, cxone, policyFrom(config), { messages: [row.id] });
-    }
-  }
-
-  private accepted(id: string, sent: TwilioMessage, event: "outbound.sent" | "outbound.recovered"): void {
-    // A send found after a lost answer may be settled already: its error code is part of that news.
-    this.settle(id, "done", { sid: sent.sid, twilio_status: sent.status, error_code: sent.error_code ? String(sent.error_code) : null, last_error: null });
+  private async accepted(id: string, sent: TwilioMessage, event: "outbound.sent" | "outbound.recovered"): Promise<void> {
+    // Twilio's own status for it goes through the status machine (Lifecycle.sent), after SENT.
+    this.settle(id, "done", { sid: sent.sid, twilio_status: "queued", error_code: null, last_error: null });
     const row = this.row(id)!;
     log("info", event, {
       cxoneMessageId: id,
@@ -256,6 +202,7 @@ export class SendWork {
       attempt: row.attempts,
       latencyMs: (row.dispatched_at ?? Date.now()) - row.enqueued_at,
     });
+    await this.lifecycle.sent(id, sent);
   }
 
   private async attemptFailed(row: QueueRow, job: OutboundJob, err: unknown): Promise<void> {
@@ -269,14 +216,17 @@ export class SendWork {
     if (outcome === "opted_out") {
       await addOptOut(database(this.env.DB), [job.business, job.from, job.messagingServiceSid], job.to, "twilio:21610");
       this.settle(row.id, "failed", { error_code: "OPTED_OUT", last_error: reason });
+      await this.lifecycle.failed(row.id);
     } else if (outcome === "failed") {
       this.settle(row.id, "failed", { error_code: cxoneErrorCode(String(error.upstreamCode ?? error.upstreamStatus ?? "REFUSED")) ?? null, last_error: reason });
+      await this.lifecycle.failed(row.id);
     } else if (outcome === "unknown") {
       // Whether Twilio has it is decided by asking (resolveUnknown), also once the budget is spent.
       this.sql.exec("UPDATE queue SET state = 'unknown', not_before = ?, last_error = ?, version = version + 1 WHERE id = ?", this.now(), reason, row.id);
     } else if (attempts >= policy.maxAttempts) {
       this.settle(row.id, "dead", { error_code: "RETRIES_EXHAUSTED", last_error: reason });
       log("error", "deadletter", { kind: "outbound", cxoneMessageId: row.id, attempt: attempts, reason });
+      await this.lifecycle.failed(row.id);
     } else {
       const at = this.now() + backoffDelay(attempts, policy, error.retryAfterMs);
       if (outcome === "throttled") this.holdBucket(at);
@@ -300,4 +250,13 @@ export class SendWork {
   private row(id: string): QueueRow | undefined {
     return this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).toArray()[0];
   }
+}
+
+/**
+ * Where Twilio reports a send's statuses: the bridge's status route, with the sender object that
+ * owns the message and its CXone id as routing keys (Twilio signs the whole URL, query included),
+ * so a callback goes straight to the object without a D1 lookup (contract §3).
+ */
+export function statusCallbackUrl(base: string, sender: string, id: string): string {
+  return `${base}/twilio/status?${new URLSearchParams({ o: sender, m: id }).toString()}`;
 }

@@ -3,11 +3,15 @@ import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
 import { objectRate } from "../domain/outbound/shards";
+import type { StatusEvent } from "../domain/status-apply";
 import { SerialRunner } from "./runner";
+import { SenderLifecycle } from "./sender-lifecycle";
 import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
+import { nextReportAt, pruneReports, reopenReport, reportsOf, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
+import { checkStuck, EARLY_TABLE, nextCheckAt, pruneEarly, takeStatus } from "./sender-status";
 import { SqliteObject } from "./sqlite-object";
-import { hasDirty, syncDirty } from "./storage";
+import { hasDirty } from "./storage";
 import * as windows from "./whatsapp-window";
 
 /** Settled rows pruned per pass (retention), so a pass stays short. */
@@ -45,17 +49,27 @@ export interface SenderStats {
 export class SenderDO extends SqliteObject {
   private readonly runner = new SerialRunner(() => this.pass());
   private readonly work: SendWork;
+  private readonly lifecycle: SenderLifecycle;
   /** Sends in flight in this instance; an `inflight` row not in here was orphaned by a restart. */
   private readonly sending = new Map<string, Promise<void>>();
   private interrupt: (() => void) | undefined;
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE });
+    super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE + REPORTS_TABLE + EARLY_TABLE });
     // Once per start, after the schema (blocks run in order): the window is part of each head's due
     // time, and a changed setting moves them all. readConfig: a setting missing elsewhere must not stop the object.
-    void ctx.blockConcurrencyWhile(async () => setOrderWindow(this.sql, readConfig(env).config.OUTBOUND_ORDER_WINDOW_MS));
-    this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), () => this.clock.now());
+    void ctx.blockConcurrencyWhile(async () => {
+      setOrderWindow(this.sql, readConfig(env).config.OUTBOUND_ORDER_WINDOW_MS);
+      // Rows sent before this object kept the lifecycle: those whose body went at their final
+      // status are settled (D1 had their receipts); a late repeat of it must not report again.
+      if (!this.meta.get("lifecycle")) {
+        this.sql.exec("UPDATE queue SET settled = 1 WHERE state = 'done' AND payload IS NULL");
+        this.meta.set("lifecycle", "1");
+      }
+    });
+    this.lifecycle = new SenderLifecycle(this.sql, this.env, () => this.clock.now(), () => this.meta.get("sender"), (id, delayMs, sid) => this.requeue(id, delayMs, sid));
+    this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), this.lifecycle, () => this.clock.now());
   }
 
   /** A WhatsApp customer wrote to this sender at `at`: free text to them may go for 24 hours (contract §9). */
@@ -73,8 +87,9 @@ export class SenderDO extends SqliteObject {
     if (!this.meta.get("sender")) this.meta.set("sender", sender);
     const now = this.clock.now();
     const cursor = this.sql.exec(
-      `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT(id) DO NOTHING`,
+      // D1 has the row as queued (the claim): nothing to write back until it changes.
+      `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state, customer, synced_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1) ON CONFLICT(id) DO NOTHING`,
       job.cxoneMessageId,
       job.conversationId,
       job.createdTime ?? new Date(now).toISOString(),
@@ -83,11 +98,37 @@ export class SenderDO extends SqliteObject {
       job.notBefore ?? now,
       job.segments,
       JSON.stringify(job),
+      job.to,
     );
     if (cursor.rowsWritten === 0) return { queued: false };
     this.interrupt?.();
     await this.clock.soon(Math.max(job.notBefore ?? now, now + this.orderWindow()));
     return { queued: true };
+  }
+
+  /**
+   * A Twilio status for message `id`, routed here by the keys in its StatusCallback URL (or by
+   * D1's mapping): applied by this object, which holds the message's lifecycle (contract §3).
+   */
+  async status(id: string, event: StatusEvent, source: "callback" | "reconcile" | "orphan" = "callback"): Promise<string> {
+    const applied = await takeStatus(this.lifecycle, id, event, source);
+    this.lifecycle.scheduleSync();
+    await this.clock.soon(Date.now() + 5_000);
+    return applied;
+  }
+
+  /** "Sent" is the last word (Twilio's validity window has passed): the reconciler's, for messages sent before this object kept the lifecycle. */
+  async settleAsSent(id: string): Promise<void> {
+    this.sql.exec("UPDATE queue SET settled = 1, check_at = NULL, payload = NULL, version = version + 1 WHERE id = ? AND state = 'done'", id);
+    this.lifecycle.scheduleSync();
+  }
+
+  /** An operator's replay of a dead report; false when this object has no such dead report. */
+  async retryReport(id: string, status: string): Promise<{ reopened: boolean; sent: number }> {
+    if (!reopenReport(this.sql, id, status, Date.now())) return { reopened: false, sent: 0 };
+    const { sent } = await this.lifecycle.flush({ messages: [id] });
+    if (sent === 0) await this.clock.soon(Date.now() + 1_000);
+    return { reopened: true, sent };
   }
 
   override async alarm(): Promise<void> {
@@ -116,12 +157,12 @@ export class SenderDO extends SqliteObject {
     };
   }
 
-  /** One message's send record (admin). */
-  async inspect(id: string): Promise<Omit<QueueRow, "payload"> | undefined> {
+  /** One message's send record, its status history and its reports to CXone (admin). */
+  async inspect(id: string) {
     const row = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).toArray()[0];
     if (!row) return undefined;
-    const { payload: _payload, ...rest } = row;
-    return rest;
+    const { payload: _payload, statuses, customer: _customer, ...rest } = row;
+    return { ...rest, statuses: JSON.parse(statuses ?? "[]") as { status: string; errorCode: string | null; at: number }[], reports: reportsOf(this.sql, id) };
   }
 
   /** When the latest accepted messages were handed to Twilio, oldest first (throughput checks, admin). */
@@ -147,7 +188,7 @@ export class SenderDO extends SqliteObject {
   async requeue(id: string, delayMs: number, sid: string): Promise<boolean> {
     const at = this.clock.now() + delayMs;
     const cursor = this.sql.exec(
-      "UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, sid = NULL, twilio_status = NULL, version = version + 1 WHERE id = ? AND sid = ? AND state = 'done' AND payload IS NOT NULL",
+      "UPDATE queue SET state = 'queued', not_before = ?, ready_at = NULL, sid = NULL, twilio_status = NULL, check_at = NULL, carrier_retries = carrier_retries + 1, version = version + 1 WHERE id = ? AND sid = ? AND state = 'done' AND payload IS NOT NULL",
       at,
       id,
       sid,
@@ -215,6 +256,8 @@ export class SenderDO extends SqliteObject {
     const started = Date.now();
     const twilio = twilioClient(config);
     this.orphansToUnknown();
+    await checkStuck(this.lifecycle, twilio, config.RECONCILE_AFTER_MINUTES * 60_000);
+    await this.lifecycle.flush({ now: this.clock.now() });
     // When the head waits for a rate slot, the exact time it may go.
     let slot: number | undefined;
     for (;;) {
@@ -242,18 +285,21 @@ export class SenderDO extends SqliteObject {
       this.withBucket((b) => b.sent(now));
       const send = this.work.dispatch(head, now, twilio).finally(() => {
         this.sending.delete(head.id);
+        this.lifecycle.scheduleSync();
         this.interrupt?.();
       });
       this.sending.set(head.id, send);
       if (Date.now() - started > CHUNK_MS) break;
     }
     await Promise.allSettled([...this.sending.values()]);
-    const synced = await syncDirty<QueueRow>(this.sql, "queue", "id", (row) => this.work.mirror(row));
+    const synced = await this.lifecycle.sync();
     // The object's clock, as nextWake's: on two clocks a row due by one and kept by the other re-arms
     // the alarm for the same moment forever, and the queue behind it never moves.
     const now = this.clock.now();
     this.sql.exec(SEND_PATH.dropOldBodies, now - BODY_RETENTION_MS);
     windows.pruneWindows(this.sql, now);
+    pruneEarly(this.sql, now);
+    pruneReports(this.sql, now - this.retentionMs(), PRUNE_CHUNK);
     // Settled rows stay (without body) for RETENTION_DAYS, so a late duplicate of an id is still known.
     this.sql.exec(
       "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE state IN ('done', 'failed') AND enqueued_at <= ? AND synced_version = version ORDER BY enqueued_at LIMIT ?)",
@@ -291,6 +337,8 @@ export class SenderDO extends SqliteObject {
     const candidates = [
       queued === null ? Infinity : Math.max(queued, slot ?? this.bucket().tat),
       unknown ?? Infinity,
+      nextCheckAt(this.sql) ?? Infinity,
+      nextReportAt(this.sql) ?? Infinity,
       synced && !hasDirty(this.sql, "queue") ? Infinity : Date.now() + SYNC_RETRY_MS,
       settled === null ? Infinity : settled + this.retentionMs(),
     ];

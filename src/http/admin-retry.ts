@@ -1,6 +1,7 @@
 import { database } from "../adapters/db/client";
 import { messageByAnyId, reopenReport } from "../adapters/db/admin";
-import { updateOutbound } from "../adapters/db/outbound";
+import { outboundByCxoneId, updateOutbound } from "../adapters/db/outbound";
+import { d1Reports } from "../adapters/db/outbox";
 import type { deadLetters } from "../adapters/db/schema";
 import type { Ready } from "../config";
 import { cxonePort } from "../adapters/cxone/port";
@@ -16,9 +17,13 @@ export async function retryDeadLetter(env: Env, config: Ready, letter: DeadLette
   const db = database(env.DB);
   if (letter.kind === "status") {
     const [cxoneMessageId, status] = [letter.ref.slice(0, letter.ref.lastIndexOf(":")), letter.ref.slice(letter.ref.lastIndexOf(":") + 1)];
+    // A sent message's reports are its sender object's; a refusal's are in D1's outbox.
+    const owner = (await outboundByCxoneId(db, cxoneMessageId))?.sender;
+    const held = owner ? await env.SENDER.getByName(owner).retryReport(cxoneMessageId, status!) : { reopened: false, sent: 0 };
+    if (held.reopened) return { outcome: held.sent > 0 ? "reported" : "queued for the next sweep" };
     const id = await reopenReport(db, cxoneMessageId, status!);
     if (id === undefined) throw new AppError(409, "cannot_retry", "the report is no longer dead");
-    const result = await flushReports(db, cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
+    const result = await flushReports(d1Reports(db), cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
     return { outcome: result.sent > 0 ? "reported" : "queued for the next sweep" };
   }
   const row = await messageByAnyId(db, letter.ref);

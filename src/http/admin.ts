@@ -6,6 +6,7 @@ import { conversationById } from "../adapters/db/conversations";
 import { deadLetterById, markRetried, openDeadLetters } from "../adapters/db/dead-letters";
 import { addOptOut } from "../adapters/db/outbound";
 import { statusHistory } from "../adapters/db/status";
+import { d1State } from "../adapters/db/outbound-mirror";
 import { requireConfig } from "../config";
 import { reconcileDeps } from "../deps";
 import { threadName } from "../domain/inbound";
@@ -45,11 +46,21 @@ export const adminRoutes = new Hono<AppEnv>()
         : row.direction === "inbound" && row.sender && row.messageSid
           ? ((await c.env.CONVERSATION.getByName(threadName(row.customer, row.sender)).status(row.messageSid)).message ?? null)
           : null;
+    // An outbound message's live state is its sender object's (D1 gets it a moment later);
+    // D1 adds what came before the object kept it: orphaned callbacks, refusals' reports.
+    const held = queue && "reports" in queue ? queue : undefined;
+    const live = held ? { state: d1State(held.state, held.settled), messageSid: held.sid, twilioStatus: held.twilio_status, errorCode: held.error_code } : {};
     return c.json({
-      message: row,
-      statusHistory: row.messageSid ? await statusHistory(db, [row.messageSid]) : [],
-      reports: row.cxoneMessageId && row.direction === "outbound" ? (await reportsOf(db, row.cxoneMessageId)).map(({ payload: _p, ...r }) => r) : [],
-      queue,
+      message: { ...row, ...live },
+      statusHistory: [
+        ...(row.messageSid ? await statusHistory(db, [row.messageSid]) : []),
+        ...(held?.statuses ?? []).map((e) => ({ messageSid: held!.sid, status: e.status, errorCode: e.errorCode, receivedAt: e.at, matched: true })),
+      ],
+      reports: [
+        ...(row.cxoneMessageId && row.direction === "outbound" ? (await reportsOf(db, row.cxoneMessageId)).map(({ payload: _p, ...r }) => r) : []),
+        ...(held?.reports ?? []).map((r) => ({ ...r, cxoneMessageId: row.cxoneMessageId })),
+      ],
+      queue: held ? (({ statuses: _s, reports: _r, ...rest }) => rest)(held) : queue,
     });
   })
   .get("/admin/conversations/:conversationId", async (c) => {

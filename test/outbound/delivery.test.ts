@@ -5,6 +5,7 @@ import { senderObject } from "../../src/domain/outbound/shards";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
+import { step } from "../support/clock";
 import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
 
 // One CXone for the file: the poller's cursor (kept in this file's storage) points into its feed.
@@ -21,7 +22,7 @@ describe("an agent reply reaches the customer exactly once", () => {
     await settle();
     const sent = sentTo(item.to);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ body: "Your order ships today", from: B.TWILIO_FROM_NUMBER, status_callback: `${B.PUBLIC_BASE_URL}/twilio/status` });
+    expect(sent[0]).toMatchObject({ body: "Your order ships today", from: B.TWILIO_FROM_NUMBER, status_callback: `${B.PUBLIC_BASE_URL}/twilio/status?o=${encodeURIComponent(B.TWILIO_FROM_NUMBER)}&m=${item.id}` });
     const reports = emu.cxone.state.reports.get(item.id) ?? [];
     expect(reports.map((r) => r.body.status)).toEqual(["SENT"]);
     expect(reports[0]!.body.deliveryReceipt.providerMessageId).toBe(sent[0]!.sid);
@@ -145,17 +146,14 @@ describe("an agent reply reaches the customer exactly once", () => {
     await push(item);
     await settle();
     expect(emu.cxone.state.reports.get(item.id)).toBeUndefined();
-    expect(await d1Count("SELECT COUNT(*) AS n FROM outbox WHERE cxone_message_id = ? AND state = 'pending'", item.id)).toBe(1);
-    // The Cron Trigger's sweep, at a time after the backoff.
-    const { flushReports } = await import("../../src/domain/outbox");
-    const { database } = await import("../../src/adapters/db/client");
-    const { cxonePort } = await import("../../src/adapters/cxone/port");
-    const { requireConfig } = await import("../../src/config");
-    const { policyFrom } = await import("../../src/domain/backoff");
-    const config = requireConfig(env);
-    await flushReports(database(env.DB), cxonePort(env), policyFrom(config), { now: Date.now() + 3_600_000 });
+    // Pending in the sender's own outbox (no D1 statement), retried by the sender's alarm.
+    const stub = sender();
+    expect((await stub.inspect(item.id))!.reports.map((r) => [r.status, r.state])).toEqual([["SENT", "pending"]]);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM outbox WHERE cxone_message_id = ?", item.id)).toBe(0);
+    // Time passes to the retry: the alarm sends it, once.
+    await step(stub);
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => r.body.status)).toEqual(["SENT"]);
-    await flushReports(database(env.DB), cxonePort(env), policyFrom(config), { now: Date.now() + 7_200_000 });
+    await step(stub);
     expect(emu.cxone.state.reports.get(item.id)).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import { worstWindow } from "../../src/domain/outbound/bucket";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, postInbound, thread } from "../support/inbound";
-import { sender, senderNumber, settle } from "../support/outbound";
+import { sender, senderNumber, settle, syncToD1 } from "../support/outbound";
 import { awakeNumbers } from "../support/awake";
 
 const emu = useEmulators();
@@ -174,6 +174,8 @@ describe("proactive batches", () => {
     expect(status.counts).toMatchObject({ refused: 3, sent: 999, queued: 0, deferred: 0 });
     const delivered = sms.slice(0, 10);
     for (const m of delivered) await emu.twilio.sendStatus(m.sid, "delivered");
+    // The sender holds the statuses and writes them to D1 behind (within a second, or its next pass).
+    await syncToD1(BULK);
     expect((await batchStatus(body.batchId)).counts).toMatchObject({ delivered: 10, sent: 989 });
   }, 120_000);
 

@@ -1,9 +1,11 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { advance, d1Count, inboundFields, phone, postInbound, postTwilio, thread } from "../support/inbound";
-import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
+import { step } from "../support/clock";
+import { liveState, outboundItem, pusher, sender, senderNumber, settle, syncToD1 } from "../support/outbound";
 import { reconcile, type ReconcileReport } from "../../src/domain/reconcile";
 import { reconcileDeps } from "../../src/deps";
 import { requireConfig } from "../../src/config";
@@ -11,6 +13,7 @@ import { requireConfig } from "../../src/config";
 const emu = useEmulators();
 const push = pusher(emu);
 const MINUTE = 60_000;
+const alarmOf = (stub: ReturnType<typeof sender>) => runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
 
 /** One reconciler pass as if the Cron Trigger fired `minutes` from now. */
 function reconcileAt(minutes: number): Promise<ReconcileReport> {
@@ -31,43 +34,54 @@ const admin = (path: string, method = "GET") =>
   exports.default.fetch(new Request(`${B.PUBLIC_BASE_URL}${path}`, { method, headers: { authorization: `Bearer ${B.ADMIN_TOKEN}` } }));
 
 describe("the reconciler", () => {
-  it("finds the final state of a message whose callback was lost, by asking Twilio", async () => {
-    const { item, message } = await sent();
+  it("has the sender ask Twilio about a sent message whose callback was lost, at its check time, not the Cron", async () => {
+    const { item, message, from } = await sent();
     message.status = "delivered"; // Twilio knows; the callback never came.
-    expect((await reconcileAt(5)).statusChecked).toBe(0); // not due yet
-    const report = await reconcileAt(11);
-    expect(report.statusFixed).toBeGreaterThanOrEqual(1);
+    expect((await reconcileAt(11)).statusChecked).toBe(0); // the Cron's sweep has nothing to do with it
+    const stub = sender(from);
+    const at = (await alarmOf(stub))! - Date.now();
+    expect(at).toBeGreaterThan(9 * MINUTE);
+    expect(at).toBeLessThanOrEqual(10 * MINUTE + 1_000);
+    await step(stub);
     expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
-    await reconcileAt(30);
+    expect(await liveState(item.id)).toMatchObject({ s: "delivered", state: "settled" });
+    // Settled: no further look, and nothing more to report.
+    await step(stub);
+    expect(emu.twilio.stats().faults).toEqual({});
     expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
   });
 
   it("treats a message still 'sent' after Twilio's 10-hour window as settled, with no further receipt", async () => {
-    const { item, message } = await sent();
+    const { item, message, from } = await sent();
     message.status = "sent";
-    await reconcileAt(11);
-    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'submitted'", item.id)).toBe(1);
-    await reconcileAt(11 * 60);
-    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'settled' AND check_at IS NULL", item.id)).toBe(1);
+    const stub = sender(from);
+    await step(stub);
+    expect((await liveState(item.id)).state).toBe("submitted");
+    // Each look backs off (10, 20, 40 … minutes, at most 6 hours apart) until the window has passed.
+    for (let i = 0; i < 12 && (await liveState(item.id)).state !== "settled"; i++) await step(stub);
+    expect(await liveState(item.id)).toMatchObject({ s: "sent", state: "settled" });
     expect(reports(item.id)).toEqual(["SENT"]);
+    await syncToD1(from);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'settled' AND check_at IS NULL", item.id)).toBe(1);
   });
 
-  it("lands a receipt CXone refused with 503 later, once", async () => {
-    const { item, message } = await sent();
+  it("lands a receipt CXone refused with 503 later, once, from the sender's own outbox", async () => {
+    const { item, message, from } = await sent();
     emu.cxone.faults.add({ method: "PUT", path: "^/api/v2/open-messaging/messages/", kind: "status", status: 503, times: 1 });
     await emu.twilio.sendStatus(message.sid, "delivered");
     expect(reports(item.id)).toEqual(["SENT"]);
-    await reconcileAt(60);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM outbox WHERE cxone_message_id = ?", item.id)).toBe(0);
+    await step(sender(from));
     expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
-    await reconcileAt(120);
+    await step(sender(from));
     expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
   });
 
   it("makes a receipt that keeps failing a dead letter after the budget, and the admin retry lands it", async () => {
-    const { item, message } = await sent();
+    const { item, message, from } = await sent();
     emu.cxone.faults.add({ method: "PUT", path: `^/api/v2/open-messaging/messages/${item.id}$`, kind: "status", status: 503, times: 100 });
     await emu.twilio.sendStatus(message.sid, "delivered");
-    for (let hour = 1; hour <= Number(B.RETRY_MAX_ATTEMPTS) + 1; hour++) await reconcileAt(hour * 60);
+    for (let i = 0; i < Number(B.RETRY_MAX_ATTEMPTS) + 1; i++) await step(sender(from));
     const list = (await (await admin("/admin/dead-letters")).json()) as { deadLetters: { id: number; kind: string; ref: string }[] };
     const letter = list.deadLetters.find((d) => d.ref === `${item.id}:DELIVERED`)!;
     expect(letter.kind).toBe("status");
@@ -78,20 +92,36 @@ describe("the reconciler", () => {
     expect((await admin(`/admin/dead-letters/${letter.id}/retry`, "POST")).status).toBe(409);
   });
 
-  it("matches a status callback that arrived before the send was recorded", async () => {
-    const from = senderNumber();
-    const item = outboundItem({ from });
-    await push(item);
-    // Twilio's callback beats the bridge's own record of the send: it is kept as an orphan.
-    const early = `SM${"e".repeat(32)}`;
-    await postTwilio("/twilio/status", { MessageSid: early, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID });
-    await env.DB.prepare("UPDATE messages SET message_sid = ?, state = 'submitted', check_at = ? WHERE cxone_message_id = ?").bind(early, Date.now() + 600_000, item.id).run();
-    emu.cxone.state.messageIds.add(item.id);
+  it("matches a callback without routing keys that came before D1 knew its SID, once D1 does", async () => {
+    const { item, message } = await sent();
+    // A callback for a send made before the keys existed, while D1 does not have the SID yet.
+    await env.DB.prepare("UPDATE messages SET message_sid = NULL WHERE cxone_message_id = ?").bind(item.id).run();
+    await postTwilio("/twilio/status", { MessageSid: message.sid, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID });
+    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ? AND matched = 0", message.sid)).toBe(1);
+    expect(reports(item.id)).toEqual(["SENT"]);
+    await env.DB.prepare("UPDATE messages SET message_sid = ? WHERE cxone_message_id = ?").bind(message.sid, item.id).run();
     const report = await reconcileAt(1);
     expect(report.orphansMatched).toBe(1);
-    expect(reports(item.id)).toEqual(["DELIVERED"]);
-    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ? AND matched = 0", early)).toBe(0);
+    expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ? AND matched = 0", message.sid)).toBe(0);
+  });
+
+  it("keeps a callback that came before its send's SID was known (the answer was lost), and applies it after SENT", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.twilio.faults.add({ method: "POST", path: "/Messages\\.json$", kind: "lost", times: 1 });
+    emu.twilio.faults.add({ method: "GET", path: "/Messages\\.json$", kind: "status", status: 503, times: 1 });
+    await push(item);
+    await step(sender(from));
+    const sms = emu.twilio.messages().find((m) => m.to === item.to)!;
+    expect((await sender(from).inspect(item.id))!.state).toBe("unknown");
+    // Twilio reports before the bridge has found the send: held, since SENT must come first.
+    expect(await emu.twilio.sendStatus(sms.sid, "delivered")).toBe(200);
+    expect(reports(item.id)).toEqual([]);
     await settle(from);
+    expect(reports(item.id)).toEqual(["SENT", "DELIVERED"]);
+    expect(await liveState(item.id)).toMatchObject({ s: "delivered", state: "settled", sid: sms.sid });
+    expect(emu.twilio.messages().filter((m) => m.to === item.to)).toHaveLength(1);
   });
 
   it("retries an inbound message that is still not in CXone", async () => {

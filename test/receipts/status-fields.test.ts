@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, postTwilio } from "../support/inbound";
-import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
+import { liveState, outboundItem, pusher, senderNumber, settle } from "../support/outbound";
 import { captureLogs, expectIgnored, expectRefusal, expectTwiml, hex32, oversized, OVERSIZED, refused, type Refused, type Variant } from "../support/webhook-fields";
 
 /*
@@ -125,7 +125,8 @@ const STATUS_ROWS: StatusRow[] = [
   { name: "ErrorCode repeated", fields: (m) => `${new URLSearchParams(twilioStatus(m))}&ErrorCode=30005`, outcome: applied({ ignored: ["ErrorCode"] }), values: [] },
 ];
 
-const twilioStatusOf = async (sid: string) => (await env.DB.prepare("SELECT twilio_status AS s FROM messages WHERE message_sid = ?").bind(sid).first<{ s: string | null }>())?.s;
+/** Twilio's status where the lifecycle lives: the message's sender object. */
+const twilioStatusOf = async (id: string) => (await liveState(id)).s;
 const reportsOf = (id: string) => (emu.cxone.state.reports.get(id) ?? []).map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
 
 describe("POST /twilio/status: every field empty, absent, oversized, malformed, for a message the bridge sent", () => {
@@ -136,7 +137,7 @@ describe("POST /twilio/status: every field empty, absent, oversized, malformed, 
       const m = await sent();
       expect(reportsOf(m.item.id)).toEqual([["SENT", null]]);
       const before = {
-        status: await twilioStatusOf(m.sid),
+        status: await twilioStatusOf(m.item.id),
         messages: await d1Count("SELECT COUNT(*) AS n FROM messages"),
         events: await d1Count("SELECT COUNT(*) AS n FROM status_events"),
         calls: { ...emu.cxone.state.calls },
@@ -148,19 +149,19 @@ describe("POST /twilio/status: every field empty, absent, oversized, malformed, 
       if (outcome.status !== 200) {
         await expectRefusal(res, outcome.names, before);
         expect(await d1Count("SELECT COUNT(*) AS n FROM status_events")).toBe(before.events);
-        expect(await twilioStatusOf(m.sid)).toBe(before.status);
+        expect(await twilioStatusOf(m.item.id)).toBe(before.status);
         expect(emu.cxone.state.calls).toEqual(before.calls);
         expect(reportsOf(m.item.id)).toEqual([["SENT", null]]);
         expect(warned("status.fields_ignored")).toEqual([]);
       } else if (outcome.applied) {
         await expectTwiml(res);
-        expect(await twilioStatusOf(m.sid)).toBe("undelivered");
+        expect(await twilioStatusOf(m.item.id)).toBe("undelivered");
         expect(reportsOf(m.item.id)).toEqual([["SENT", null], ["UNDELIVERABLE", outcome.errorCode]]);
         expect(warned("status.unusable")).toEqual([]);
         expectIgnored(warned, "status.fields_ignored", outcome.ignored, row.values);
       } else {
         await expectTwiml(res);
-        expect(await twilioStatusOf(m.sid)).toBe(before.status);
+        expect(await twilioStatusOf(m.item.id)).toBe(before.status);
         expect(await d1Count("SELECT COUNT(*) AS n FROM status_events")).toBe(before.events);
         expect(emu.cxone.state.calls).toEqual(before.calls);
         expect(reportsOf(m.item.id)).toEqual([["SENT", null]]);

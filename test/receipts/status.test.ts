@@ -1,9 +1,10 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, postTwilio } from "../support/inbound";
-import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
+import { liveState, outboundItem, pusher, sender, senderNumber, settle, syncToD1 } from "../support/outbound";
 
 const emu = useEmulators();
 const push = pusher(emu);
@@ -19,7 +20,11 @@ async function sent(over: Parameters<typeof outboundItem>[0] = {}) {
 }
 
 const reports = (id: string) => (emu.cxone.state.reports.get(id) ?? []).map((r) => [r.body.status, r.body.deliveryReceipt.errorCode ?? null]);
-const twilioStatus = async (sid: string) => (await env.DB.prepare("SELECT twilio_status AS s, state FROM messages WHERE message_sid = ?").bind(sid).first<{ s: string; state: string }>())!;
+/** Twilio's status and the state, where the lifecycle lives: the sender object. */
+const twilioStatus = async (id: string) => {
+  const { s, state } = await liveState(id);
+  return { s, state };
+};
 const callback = (sid: string, status: string, errorCode?: number) => emu.twilio.sendStatus(sid, status, errorCode);
 
 describe("Twilio status callbacks", () => {
@@ -27,11 +32,11 @@ describe("Twilio status callbacks", () => {
     const { item, sid } = await sent();
     for (const status of ["queued", "sending", "sent"]) {
       expect(await callback(sid, status)).toBe(200);
-      expect((await twilioStatus(sid)).s).toBe(status);
+      expect((await twilioStatus(item.id)).s).toBe(status);
       expect(reports(item.id)).toEqual([["SENT", null]]);
     }
     expect(await callback(sid, "delivered")).toBe(200);
-    expect(await twilioStatus(sid)).toEqual({ s: "delivered", state: "settled" });
+    expect(await twilioStatus(item.id)).toEqual({ s: "delivered", state: "settled" });
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
     expect(emu.cxone.state.reports.get(item.id)![1]!.body.deliveryReceipt.providerMessageId).toBe(sid);
   });
@@ -48,7 +53,7 @@ describe("Twilio status callbacks", () => {
     await callback(sid, "delivered");
     await callback(sid, "sending");
     await callback(sid, "sent");
-    expect((await twilioStatus(sid)).s).toBe("delivered");
+    expect((await twilioStatus(item.id)).s).toBe("delivered");
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
   });
 
@@ -58,7 +63,7 @@ describe("Twilio status callbacks", () => {
     await callback(sid, "read");
     await callback(sid, "delivered");
     await callback(sid, "read");
-    expect((await twilioStatus(sid)).s).toBe("read");
+    expect((await twilioStatus(item.id)).s).toBe("read");
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
   });
 
@@ -66,16 +71,16 @@ describe("Twilio status callbacks", () => {
     const { item, sid } = await sent();
     await callback(sid, "read");
     await callback(sid, "delivered");
-    expect((await twilioStatus(sid)).s).toBe("read");
+    expect((await twilioStatus(item.id)).s).toBe("read");
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
   });
 
   it("finishes a delivery cut short (moved to delivered, no receipt yet) before READ, when read comes next (found by the soak)", async () => {
-    const { item, sid } = await sent();
-    // A Worker that died between moving the message to delivered and queueing its receipt.
-    await env.DB.prepare("UPDATE messages SET twilio_status = 'delivered' WHERE message_sid = ?").bind(sid).run();
+    const { item, sid, from } = await sent();
+    // An object that died between moving the message to delivered and queueing its receipt.
+    await runInDurableObject(sender(from), (_i, state) => state.storage.sql.exec("UPDATE queue SET twilio_status = 'delivered' WHERE sid = ?", sid));
     await callback(sid, "read");
-    expect(await twilioStatus(sid)).toEqual({ s: "read", state: "settled" });
+    expect(await twilioStatus(item.id)).toEqual({ s: "read", state: "settled" });
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
   });
 
@@ -83,7 +88,7 @@ describe("Twilio status callbacks", () => {
     const { item, sid } = await sent();
     await Promise.all([callback(sid, "delivered"), callback(sid, "read")]);
     await expect.poll(() => reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
-    expect(await twilioStatus(sid)).toEqual({ s: "read", state: "settled" });
+    expect(await twilioStatus(item.id)).toEqual({ s: "read", state: "settled" });
   });
 
   it("never reports READ for a message that failed", async () => {
@@ -104,7 +109,7 @@ describe("Twilio status callbacks", () => {
     expect(reports(item.id)).toEqual([["SENT", null], [receipt, code === undefined ? null : String(code)]]);
     // A final state is final: delivered afterwards changes nothing.
     await callback(sid, "delivered");
-    expect((await twilioStatus(sid)).s).toBe(status);
+    expect((await twilioStatus(item.id)).s).toBe(status);
   });
 
   it("refuses a forged callback with 403 and changes nothing", async () => {
@@ -115,7 +120,7 @@ describe("Twilio status callbacks", () => {
       { token: "forged-token" },
     );
     expect(res.status).toBe(403);
-    expect((await twilioStatus(sid)).s).not.toBe("delivered");
+    expect((await twilioStatus(item.id)).s).not.toBe("delivered");
     expect(reports(item.id)).toEqual([["SENT", null]]);
   });
 
@@ -128,7 +133,7 @@ describe("Twilio status callbacks", () => {
 
   it("answers a callback with a bad status with 200, logs it as unusable and applies nothing", async () => {
     const { item, sid } = await sent();
-    const before = await twilioStatus(sid);
+    const before = await twilioStatus(item.id);
     const events0 = await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ?", sid);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const res = await postTwilio("/twilio/status", { MessageSid: sid, MessageStatus: "exploded", AccountSid: B.TWILIO_ACCOUNT_SID });
@@ -143,7 +148,7 @@ describe("Twilio status callbacks", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("<Response></Response>");
     expect(events).toContainEqual(expect.objectContaining({ event: "status.unusable", messageSid: sid }));
-    expect(await twilioStatus(sid)).toEqual(before);
+    expect(await twilioStatus(item.id)).toEqual(before);
     expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ?", sid)).toBe(events0);
     expect(reports(item.id)).toEqual([["SENT", null]]);
   });
@@ -168,5 +173,30 @@ describe("Twilio status callbacks", () => {
     await callback(sid, "failed", 21610);
     expect(await d1Count("SELECT COUNT(*) AS n FROM opt_outs WHERE phone = ?", item.to)).toBe(1);
     expect(reports(item.id)).toEqual([["SENT", null], ["FAILED", "21610"]]);
+  });
+
+  it("takes callbacks in the sender object, by the keys in their URL: D1 gets the final state later, in one write", async () => {
+    const { item, sid, from } = await sent();
+    const d1 = () => env.DB.prepare("SELECT state, twilio_status AS s, updated_at AS at FROM messages WHERE cxone_message_id = ?").bind(item.id).first<{ state: string; s: string; at: number }>();
+    const before = (await d1())!;
+    expect(before.state).toBe("submitted");
+    const url = emu.twilio.messages().find((m) => m.sid === sid)!.status_callback!;
+    expect(new URL(url).searchParams.get("o")).toBe(from);
+    expect(new URL(url).searchParams.get("m")).toBe(item.id);
+    for (const status of ["sending", "sent", "delivered"]) await callback(sid, status);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    // Nothing of it in D1 yet: no callback row, no lookup by SID, no update.
+    expect(await d1()).toEqual(before);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM status_events WHERE message_sid = ?", sid)).toBe(0);
+    await syncToD1(from);
+    expect(await d1()).toMatchObject({ state: "settled", s: "delivered" });
+  });
+
+  it("routes a callback without keys (a send from before them) through D1's SID mapping to its sender", async () => {
+    const { item, sid } = await sent();
+    const res = await postTwilio("/twilio/status", { MessageSid: sid, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID });
+    expect(res.status).toBe(200);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    expect(await twilioStatus(item.id)).toEqual({ s: "delivered", state: "settled" });
   });
 });

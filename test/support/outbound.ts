@@ -5,6 +5,7 @@ import { TEST_BINDINGS as B } from "./bindings";
 import { step } from "./clock";
 import type { Emulators } from "./emulators";
 import { phone } from "./inbound";
+import { d1State } from "../../src/adapters/db/outbound-mirror";
 
 export interface Item {
   id: string;
@@ -84,4 +85,20 @@ export async function settle(key: string = B.TWILIO_FROM_NUMBER, maxSteps = 2_00
   );
   const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
   throw new Error(`sender ${key} did not settle in ${maxSteps} steps: ${JSON.stringify(await stub.stats())}, alarm ${alarm === null ? "none" : alarm - Date.now()} ms on, rows ${JSON.stringify(left)}`);
+}
+
+/**
+ * A sent message's live state as its sender object holds it — the lifecycle lives there, and D1
+ * gets it a moment later (src/do/sender-lifecycle.ts): Twilio's status and the state in D1's words.
+ */
+export async function liveState(cxoneMessageId: string) {
+  const row = await env.DB.prepare("SELECT sender FROM messages WHERE cxone_message_id = ?").bind(cxoneMessageId).first<{ sender: string }>();
+  const held = row ? await sender(row.sender).inspect(cxoneMessageId) : undefined;
+  if (!held) throw new Error(`no sender holds ${cxoneMessageId}`);
+  return { s: held.twilio_status, state: d1State(held.state, held.settled), sid: held.sid, carrierRetries: held.carrier_retries };
+}
+
+/** Runs a sender's pass now, which ends by writing every changed row to D1 (tests that read D1 afterwards). */
+export async function syncToD1(key: string = B.TWILIO_FROM_NUMBER) {
+  await sender(key).drain();
 }

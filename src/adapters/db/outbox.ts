@@ -1,49 +1,12 @@
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, lte, sql } from "drizzle-orm";
 import type { Receipt } from "../../domain/cxone";
+import type { ClaimedReport, ReportStore } from "../../domain/outbox";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
 import { messages, outbox } from "./schema";
 
 /** How long a claimed report is someone's before another worker may try it. */
 export const REPORT_LEASE_MS = 60_000;
-
-const reportStatement = (db: Db, cxoneMessageId: string, body: Receipt, now: number) =>
-  db
-    .insert(outbox)
-    .values({ cxoneMessageId, status: body.status, payload: JSON.stringify(body), nextAttemptAt: now, createdAt: now })
-    .onConflictDoNothing()
-    .returning({ id: outbox.id });
-
-/** Queues a status report for CXone; a second report of the same status for a message is ignored. */
-export async function queueReport(db: Db, cxoneMessageId: string, body: Receipt, now = Date.now()): Promise<number | undefined> {
-  const rows = await reportStatement(db, cxoneMessageId, body, now);
-  return rows[0]?.id;
-}
-
-/**
- * Records that Twilio accepted a send (the row moves to `submitted` with its SID) and queues its
- * SENT report in the same transaction: whatever a status callback queues after the SID is known
- * comes after SENT in the outbox, so SENT reaches CXone first (contract §3).
- */
-export async function recordSubmitted(
-  db: Db,
-  cxoneMessageId: string,
-  patch: { messageSid: string; twilioStatus: string; submittedAt: number | null; checkAt: number; attempts: number; lastError: string | null },
-  sent: Receipt | undefined,
-  now = Date.now(),
-): Promise<number | undefined> {
-  const submit = db
-    .update(messages)
-    .set({ state: "submitted", ...patch, updatedAt: now })
-    .where(and(eq(messages.cxoneMessageId, cxoneMessageId), inArray(messages.state, ["queued", "sending"])));
-  // A dialect that hears only final states (DFO) gets no SENT.
-  if (!sent) {
-    await submit;
-    return undefined;
-  }
-  const [, queued] = await db.batch([submit, reportStatement(db, cxoneMessageId, sent, now)]);
-  return queued[0]?.id;
-}
 
 /**
  * Fails a message that was never handed to Twilio and queues its FAILED report, in one
@@ -70,8 +33,6 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, 
   ]);
   return queued[0]?.id;
 }
-
-export type ClaimedReport = typeof outbox.$inferSelect;
 
 /**
  * A message's reports reach CXone one at a time, oldest first (contract §3): only a message's oldest
@@ -110,4 +71,14 @@ export async function reportDead(db: Db, row: ClaimedReport, error: string, now 
     db.update(outbox).set({ state: "dead", lastError: error }).where(eq(outbox.id, row.id)),
     deadLetterStatement(db, { kind: "status", ref: `${row.cxoneMessageId}:${row.status}`, reason: error, attempts: row.attempts }, now),
   ]);
+}
+
+/** D1's outbox as a report store: refusals made before any sender object had the message. */
+export function d1Reports(db: Db): ReportStore {
+  return {
+    claim: (now, opts) => claimReports(db, now, opts),
+    done: (id) => reportDone(db, id),
+    retry: (id, at, error) => reportRetry(db, id, at, error),
+    dead: (row, error) => reportDead(db, row, error),
+  };
 }

@@ -1,5 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { TwilioStatus } from "../../domain/status";
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { nextTryAt } from "./backoff-sql";
 import type { Db } from "./client";
 import { messages, statusEvents } from "./schema";
@@ -8,20 +7,11 @@ export async function outboundBySid(db: Db, sid: string) {
   return db.select().from(messages).where(and(eq(messages.messageSid, sid), eq(messages.direction, "outbound"))).get();
 }
 
+/** A callback nobody knew the SID of (or one from before the sender objects kept statuses). */
 export async function recordStatusEvent(db: Db, e: { sid: string; status: string; errorCode?: string; at: number; matched: boolean }): Promise<void> {
   await db
     .insert(statusEvents)
     .values({ messageSid: e.sid, status: e.status, errorCode: e.errorCode ?? null, receivedAt: e.at, matched: e.matched, nextCheckAt: e.matched ? null : e.at });
-}
-
-/** Moves a message to `next` only from one of `from`: one atomic statement, so racing callbacks cannot undo each other. */
-export async function advanceStatus(db: Db, sid: string, next: TwilioStatus, from: TwilioStatus[], errorCode: string | undefined, now = Date.now()): Promise<boolean> {
-  const rows = await db
-    .update(messages)
-    .set({ twilioStatus: next, ...(errorCode ? { errorCode } : {}), updatedAt: now })
-    .where(and(eq(messages.messageSid, sid), or(isNull(messages.twilioStatus), inArray(messages.twilioStatus, from))))
-    .returning({ id: messages.id });
-  return rows.length > 0;
 }
 
 /** A message with its final word: nothing left for the reconciler. */
@@ -29,29 +19,11 @@ export async function settle(db: Db, sid: string, now = Date.now()): Promise<voi
   await db.update(messages).set({ state: "settled", checkAt: null, updatedAt: now }).where(eq(messages.messageSid, sid));
 }
 
-/** Back in the sender's queue for one more try after a carrier error. */
-export async function markRequeued(db: Db, cxoneMessageId: string, sid: string, now = Date.now()): Promise<void> {
-  // Only while the row still holds the failed send: a repeat must not count a second retry.
-  await db
-    .update(messages)
-    .set({ state: "queued", messageSid: null, twilioStatus: null, carrierRetries: sql`${messages.carrierRetries} + 1`, updatedAt: now })
-    .where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.messageSid, sid)));
-}
-
 /**
  * Written as a literal, not a bound `matched = ?`: SQLite uses the partial index
  * `status_events_orphan_idx` (WHERE matched = 0) only when it can see the 0.
  */
 const unmatched = sql`${statusEvents.matched} = 0`;
-
-/** The orphan callbacks of one SID, in arrival order (its send has just been recorded). */
-export async function orphansOf(db: Db, sid: string) {
-  return db
-    .select()
-    .from(statusEvents)
-    .where(and(unmatched, eq(statusEvents.messageSid, sid)))
-    .orderBy(asc(statusEvents.receivedAt), asc(statusEvents.id));
-}
 
 /** An orphan's tries back off up to this far apart while its send stays unknown. */
 const ORPHAN_BASE_MS = 30_000;
