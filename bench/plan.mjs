@@ -46,6 +46,8 @@ function figures(inbound, outbound, retentionDays, shards) {
   };
   return {
     statementsPeak: PEAK * mix("d1Queries"),
+    // Not counted by the bench before issue 12's write counting (bench/cost.mjs d1Writes).
+    writesPeak: inbound.d1Writes === undefined ? undefined : PEAK * mix("d1Writes"),
     rowsWrittenPeak: PEAK * mix("rowsWritten"),
     rowsReadPeak: PEAK * mix("rowsRead"),
     databasesForRate: (PEAK * mix("d1Queries")) / D1_STATEMENTS_PER_S,
@@ -71,6 +73,7 @@ export function planSection(now, { retentionDays = 30 } = {}) {
       [
         row("D1 statements per second at peak", (f) => n(f.statementsPeak)),
         row("… in databases' worth of D1 (one ≈ 1,000/s)", (f) => `${n(f.databasesForRate, 1)}×`),
+        row("… of them writes (the primary's; reads may go to read replicas)", (f) => (f.writesPeak === undefined ? "not counted" : n(f.writesPeak))),
         row("D1 rows written / read per second at peak", (f) => `${n(f.rowsWrittenPeak)} / ${n(f.rowsReadPeak)}`),
         row(`D1 storage after ${retentionDays} days (${n(BYTES_PER_MESSAGE)} B per message) · in 10 GB databases`, (f) => `${n(f.storageGb)} GB · ${n(f.databasesForStorage, 1)}×`),
         row(`requests per second to one sender object at peak (all replies through one Messaging Service: one object before, ${SERVICE_SHARDS} now)`, (f) => n(f.senderRequestsPeak)),

@@ -199,4 +199,18 @@ describe("Twilio status callbacks", () => {
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
     expect(await twilioStatus(item.id)).toEqual({ s: "delivered", state: "settled" });
   });
+
+  it.each([
+    ["empty keys", "?o=&m="],
+    ["an oversized sender key", `?o=${"x".repeat(200)}&m=ID`],
+    ["a sender that never had the message", "?o=%2B15550009999&m=ID"],
+    ["another message's id", "?o=FROM&m=someone-else"],
+  ])("applies a signed callback whose routing keys are unusable (%s) through D1's SID mapping, never refused", async (_name, query) => {
+    const { item, sid, from } = await sent();
+    const path = `/twilio/status${query.replace("ID", item.id).replace("FROM", encodeURIComponent(from))}`;
+    const res = await postTwilio(path, { MessageSid: sid, MessageStatus: "delivered", AccountSid: B.TWILIO_ACCOUNT_SID });
+    expect(res.status).toBe(200);
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    expect(await twilioStatus(item.id)).toEqual({ s: "delivered", state: "settled" });
+  });
 });
