@@ -19,6 +19,7 @@ const Status = z.enum([...TWILIO_STATUSES, ...NOT_TRACKED], { error: "is not a T
  * carries them; keys that do not parse are not a reason to refuse — D1's mapping is asked instead.
  */
 const RoutingKeys = z.object({ o: z.string().min(1).max(80), m: z.string().min(1).max(200) });
+const ErrorCode = z.string().regex(/^\d{1,6}$/, "must be a number");
 
 export const statusRoutes = new Hono<AppEnv>().post("/twilio/status", twilioBodyLimit, async (c) => {
   const { fields: raw } = await verifyTwilioWebhook(c, "status");
@@ -26,7 +27,7 @@ export const statusRoutes = new Hono<AppEnv>().post("/twilio/status", twilioBody
   const { MessageSid } = parseOr400(StatusIdentity, fields);
   const optional = new OptionalFields(fields);
   const status = optional.get("MessageStatus", Status);
-  const errorCode = optional.get("ErrorCode", z.string().regex(/^\d{1,6}$/, "must be a number"));
+  const errorCode = optional.get("ErrorCode", ErrorCode);
   optional.report("status.fields_ignored", MessageSid);
   if (status === undefined) {
     // Nothing to apply; the reconciler asks Twilio about a message that never reaches a final state.
