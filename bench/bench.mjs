@@ -589,7 +589,7 @@ function report(r) {
   if (r.ticks) {
     out.push("", "## 4. Cron tick cost vs D1 size", "");
     out.push(
-      `D1 seeded in bulk before the bridge starts (\`wrangler d1 execute --local --file\`, recursive-CTE inserts): per N messages, N/5 conversations, N/2 done receipts in the outbox and N/2 status callbacks; 1 % of the messages still wait for a final status with their check in the future, 1 % of the conversations are proactive with an idle close in the future. Due at every size: the same ${cfg.stuck} messages whose carrier never reports past "sent", which the reconciler asks Twilio about on each tick (RECONCILE_AFTER_MINUTES=0.02 so they are due again). Each tick = poll CXone (PollerDO) + reconcile; ${cfg.ticks} ticks per size after an uncounted warm-up tick; means per tick.`,
+      `D1 seeded in bulk before the bridge starts (\`wrangler d1 execute --local --file\`, recursive-CTE inserts): per N messages, N/5 conversations, N/2 done receipts in the outbox and N/2 status callbacks; 1 % of the messages still wait for a final status with their check in the future, 1 % of the conversations are proactive with an idle close in the future. At every size the same ${cfg.stuck} messages' carrier never reports past "sent" (RECONCILE_AFTER_MINUTES=0.02, so they are due again and again): the reconciler asked Twilio about them on each tick until issue 12 (goal 6); now their sender object does, on its own alarm and backoff, so the tick makes no Twilio lookup at any size. Each tick = poll CXone (PollerDO) + reconcile; ${cfg.ticks} ticks per size after an uncounted warm-up tick; means per tick.`,
     );
     out.push("");
     out.push(

@@ -18,8 +18,8 @@ import { applyEarly, statusDeps, type StatusHost } from "./sender-status";
 import type { Lifecycle } from "./sender-send";
 import { markSynced } from "./storage";
 
-/** Changes reach D1 at most this long after they happen, several messages to a statement. */
-const SYNC_DELAY_MS = 1_000;
+/** Changes reach D1 about this long after they happen (the object's next wake), several messages to a statement. */
+export const SYNC_DELAY_MS = 1_000;
 /** Rows per D1 statement (one JSON parameter; D1 caps a statement's size). */
 const SYNC_CHUNK = 100;
 
@@ -46,7 +46,6 @@ function mirrorOf(row: QueueRow): OutboundMirror {
 export class SenderLifecycle implements Lifecycle, StatusHost {
   readonly db: D1Database;
   private chain: Promise<boolean> = Promise.resolve(true);
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly sql: SqlStorage,
@@ -86,7 +85,6 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     }
     await applyEarly(this, twilio.sid);
     await this.flush({ messages: [id] });
-    this.scheduleSync();
   }
 
   async failed(id: string): Promise<void> {
@@ -97,18 +95,12 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     }
     const body = row.state === "dead" ? report("FAILED", now, { errorCode: "RETRIES_EXHAUSTED", errorMessage: row.last_error }) : report("FAILED", now, { errorCode: row.error_code, errorMessage: row.last_error });
     await this.receipt(id, body);
-    this.scheduleSync();
   }
 
-  /** D1 gets the latest of every changed row soon, in one statement for all of them. */
-  scheduleSync(): void {
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.sync();
-    }, SYNC_DELAY_MS);
-  }
-
-  /** Writes every changed row to D1 now; false when D1 failed (the alarm tries again). */
+  /**
+   * Writes every changed row to D1 now, in one statement per 100 rows; false when D1 failed (the
+   * alarm tries again). Calls are chained, so two never write the same rows out of order.
+   */
   sync(): Promise<boolean> {
     this.chain = this.chain.then(
       () => this.syncOnce(),

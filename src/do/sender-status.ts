@@ -1,5 +1,5 @@
 import { database } from "../adapters/db/client";
-import { addOptOut } from "../adapters/db/outbound";
+import { addOptOut, outboundByCxoneId } from "../adapters/db/outbound";
 import type { TwilioApi } from "../adapters/twilio/client";
 import { applyStatus, type Applied, type StatusDeps, type StatusEvent, type Tracked } from "../domain/status-apply";
 import { isTwilioStatus, VALIDITY_WINDOW_MS } from "../domain/status";
@@ -97,7 +97,11 @@ export function statusDeps(host: StatusHost): StatusDeps {
       sql.exec("UPDATE queue SET settled = 1, check_at = NULL, version = version + 1 WHERE sid = ?", sid);
     },
     receipt: (id, body) => host.receipt(id, body),
-    suppress: (t) => addOptOut(database(host.db), [t.sender], t.customer, "twilio:21610"),
+    async suppress(t) {
+      // A row queued before the object kept its recipient, whose body is gone too: D1's row knows it.
+      const customer = t.customer || (await outboundByCxoneId(database(host.db), t.cxoneMessageId))?.customer;
+      if (customer) await addOptOut(database(host.db), [t.sender], customer, "twilio:21610");
+    },
     requeue: (t, delayMs) => host.requeue(t.cxoneMessageId, delayMs, t.sid),
     async finalize(t) {
       sql.exec("UPDATE queue SET payload = NULL WHERE id = ? AND state = 'done'", t.cxoneMessageId);

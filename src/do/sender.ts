@@ -5,7 +5,7 @@ import { createdInstant, type OutboundJob } from "../domain/outbound/job";
 import { objectRate } from "../domain/outbound/shards";
 import type { StatusEvent } from "../domain/status-apply";
 import { SerialRunner } from "./runner";
-import { SenderLifecycle } from "./sender-lifecycle";
+import { SenderLifecycle, SYNC_DELAY_MS } from "./sender-lifecycle";
 import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
 import { nextReportAt, pruneReports, reopenReport, reportsOf, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
@@ -112,15 +112,16 @@ export class SenderDO extends SqliteObject {
    */
   async status(id: string, event: StatusEvent, source: "callback" | "reconcile" | "orphan" = "callback"): Promise<string> {
     const applied = await takeStatus(this.lifecycle, id, event, source);
-    this.lifecycle.scheduleSync();
-    await this.clock.soon(Date.now() + 5_000);
+    // D1's copy and any report that failed just now are the next pass's: a wake, not a timer (a
+    // timer dies with the object; the alarm does not).
+    await this.clock.soon(Date.now() + SYNC_DELAY_MS);
     return applied;
   }
 
   /** "Sent" is the last word (Twilio's validity window has passed): the reconciler's, for messages sent before this object kept the lifecycle. */
   async settleAsSent(id: string): Promise<void> {
     this.sql.exec("UPDATE queue SET settled = 1, check_at = NULL, payload = NULL, version = version + 1 WHERE id = ? AND state = 'done'", id);
-    this.lifecycle.scheduleSync();
+    await this.clock.soon(Date.now() + SYNC_DELAY_MS);
   }
 
   /** An operator's replay of a dead report; false when this object has no such dead report. */
@@ -260,8 +261,14 @@ export class SenderDO extends SqliteObject {
     await this.lifecycle.flush({ now: this.clock.now() });
     // When the head waits for a rate slot, the exact time it may go.
     let slot: number | undefined;
+    let syncedAt = Date.now();
     for (;;) {
       await this.keepAlive();
+      // A long drain writes D1's copy as it goes, a second's changes at a time (chained, awaited at the end).
+      if (Date.now() - syncedAt >= SYNC_DELAY_MS) {
+        syncedAt = Date.now();
+        void this.lifecycle.sync();
+      }
       await this.work.resolveUnknown(twilio, this.clock.now(), this.sending);
       const now = this.clock.now();
       const head = this.sending.size < MAX_IN_FLIGHT ? this.work.head(now) : undefined;
@@ -285,7 +292,6 @@ export class SenderDO extends SqliteObject {
       this.withBucket((b) => b.sent(now));
       const send = this.work.dispatch(head, now, twilio).finally(() => {
         this.sending.delete(head.id);
-        this.lifecycle.scheduleSync();
         this.interrupt?.();
       });
       this.sending.set(head.id, send);

@@ -168,6 +168,14 @@ describe("Twilio status callbacks", () => {
     expect(reports(item.id)).toEqual([["SENT", null], ["UNDELIVERABLE", "30008"]]);
   });
 
+  it("suppresses D1's customer on a 21610 for a message its sender queued before it kept the recipient (and whose body is gone)", async () => {
+    const { item, sid, from } = await sent();
+    await runInDurableObject(sender(from), (_i, state) => state.storage.sql.exec("UPDATE queue SET customer = NULL, payload = NULL WHERE sid = ?", sid));
+    await callback(sid, "failed", 21610);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM opt_outs WHERE phone = ?", item.to)).toBe(1);
+    expect(reports(item.id)).toEqual([["SENT", null], ["FAILED", "21610"]]);
+  });
+
   it("puts the number on the suppression list when a callback says 21610", async () => {
     const { item, sid } = await sent();
     await callback(sid, "failed", 21610);
