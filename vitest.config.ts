@@ -24,6 +24,10 @@ export default defineConfig(async () => {
   return {
     test: {
       reporters: ["default", "./test/support/watchdog-reporter.ts"],
+      // Two files at a time on 2 cores. Vitest's default (cores − 1) ran every file one after the
+      // other — 640 s, where the Node files mostly wait on their `wrangler dev` stacks; two at a
+      // time keep both cores busy (415 s on the same machine).
+      maxWorkers: 2,
       projects: [
         workerd("workers", TEST_BINDINGS, ["test/**/*.test.ts"], ["test/node/**", "test/dfo/**"]),
         // The same runtime with the objects in DFO mode (contract §8): their env is the binding's.

@@ -90,7 +90,8 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
     }
   };
 
-  // Sent, but no final status came: ask Twilio (a lost or dropped callback).
+  // Sent, but no final status came: ask Twilio (a lost or dropped callback). Only rows sent before
+  // the sender objects kept the lifecycle are here; each object now asks about its own (its alarm).
   for (const p of await deps.claim(now, ["submitted"], BATCH)) {
     await guard("status", async () => {
       r.statusChecked += 1;
