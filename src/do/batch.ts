@@ -32,12 +32,11 @@ CREATE INDEX IF NOT EXISTS items_due ON items(state, next_at);
  * agents alerts that have not gone out yet (and loads CXone and the Worker for nothing). But a
  * launch takes a CXone round trip or two: paced at exactly the rate, the bucket would starve
  * whenever launches ran slow. So launches may run up to LEAD_S seconds of the rate ahead of the
- * batch's ideal drain (since its first launch) and catch up when behind, about half a second's
- * worth of the rate at once.
+ * batch's ideal drain (since its first launch) and catch up when behind, as many at once as a
+ * second's share of the rate needs.
  */
 const LEAD_S = 10;
-/** Launches in flight: a launch takes a few hundred ms under load, so about half a second of the rate. */
-const concurrencyFor = (rate: number) => Math.min(32, Math.max(8, Math.ceil(rate / 2)));
+const concurrencyFor = (rate: number) => Math.min(32, Math.max(8, Math.ceil(rate / 4)));
 
 function launchRate(config: Ready, req: ProactiveRequest): number {
   const sender = resolveSender(config, req.from, undefined, req.channel);
@@ -169,28 +168,37 @@ export class BatchDO extends SqliteObject {
     const budget = Math.max(0, Math.ceil((sinceStart + LEAD_S) * rate) - Number(this.meta.get("launches") ?? 0));
     let launched = 0;
     let reportedAt = started;
-    // A pool, not groups: a group waits for its slowest launch, and that tail set the drain rate
-    // (17.7/s against a sender at 20/s, 8 at a time, in the batch bench).
-    const inFlight = new Map<number, Promise<void>>();
-    const concurrency = concurrencyFor(rate);
-    for (;;) {
-      if (launched < budget && inFlight.size < concurrency) {
-        const room = Math.min(concurrency - inFlight.size, budget - launched);
-        const due = this.sql
-          .exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), room + inFlight.size)
-          .toArray()
-          .filter((item) => !inFlight.has(item.seq))
-          .slice(0, room);
-        if (due.length > 0) {
-          launched += due.length;
-          this.meta.set("launches", String(Number(this.meta.get("launches") ?? 0) + due.length));
-          for (const item of due) inFlight.set(item.seq, this.launch(deps, config, policy, item).finally(() => inFlight.delete(item.seq)));
-          continue;
-        }
-      }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight.values());
-      // Progress into D1 about once a second, not per launch: counting the items reads them all.
+    while (launched < budget) {
+      const limit = Math.min(concurrencyFor(rate), budget - launched);
+      const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), limit).toArray();
+      if (due.length === 0) break;
+      launched += due.length;
+      this.meta.set("launches", String(Number(this.meta.get("launches") ?? 0) + due.length));
+      await Promise.all(
+        due.map(async (item) => {
+          const req = JSON.parse(item.payload!) as ProactiveRequest;
+          try {
+            const answer = await launchProactive(deps, config, req);
+            this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ?", answer.status, answer.messageId, item.seq);
+          } catch (err) {
+            const error = asAppError(err);
+            const attempt = item.attempts + 1;
+            const reason = error.detail ?? error.publicMessage;
+            // The dead letter first: if it cannot be written, the item stays pending and is tried
+            // again, rather than failing with nobody told.
+            const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
+            if (dead) {
+              this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
+              log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
+            } else {
+              const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
+              this.sql.exec("UPDATE items SET attempts = ?, last_error = ?, next_at = ? WHERE seq = ?", attempt, reason, this.clock.now() + delayMs, item.seq);
+              log("warn", "cxone.retry", { batchId: req.batchId ?? null, attempt, delayMs, reason });
+            }
+          }
+        }),
+      );
+      // Progress into D1 about once a second, not per group: counting the items reads them all.
       if (Date.now() - reportedAt >= 1_000) {
         await this.reportProgress();
         reportedAt = Date.now();
@@ -203,30 +211,6 @@ export class BatchDO extends SqliteObject {
     const caughtUp = started + Math.max(100, (concurrencyFor(rate) / rate) * 1000);
     await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, caughtUp) : next);
     if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
-  }
-
-  /** One recipient: launched (conversation and queued SMS), or retried with backoff, or a dead letter. */
-  private async launch(deps: ReturnType<typeof proactiveDeps>, config: Ready, policy: ReturnType<typeof policyFrom>, item: Item): Promise<void> {
-    const req = JSON.parse(item.payload!) as ProactiveRequest;
-    try {
-      const answer = await launchProactive(deps, config, req);
-      this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ?", answer.status, answer.messageId, item.seq);
-    } catch (err) {
-      const error = asAppError(err);
-      const attempt = item.attempts + 1;
-      const reason = error.detail ?? error.publicMessage;
-      // The dead letter first: if it cannot be written, the item stays pending and is tried
-      // again, rather than failing with nobody told.
-      const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
-      if (dead) {
-        this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
-        log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
-      } else {
-        const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
-        this.sql.exec("UPDATE items SET attempts = ?, last_error = ?, next_at = ? WHERE seq = ?", attempt, reason, this.clock.now() + delayMs, item.seq);
-        log("warn", "cxone.retry", { batchId: req.batchId ?? null, attempt, delayMs, reason });
-      }
-    }
   }
 
   /** Files the dead letter of a recipient whose launch failed for good; false if D1 would not take it. */
