@@ -5,7 +5,7 @@ import { d1State, mirrorOutbound, type OutboundMirror } from "../adapters/db/out
 import type { TwilioMessage } from "../adapters/twilio/schemas";
 import { requireConfig } from "../config";
 import { policyFrom } from "../domain/backoff";
-import type { Receipt } from "../domain/cxone";
+import type { CxonePort, Receipt } from "../domain/cxone";
 import { flushReports, type FlushResult } from "../domain/outbox";
 import { report } from "../domain/receipts";
 import { advances, isTwilioStatus } from "../domain/status";
@@ -46,6 +46,7 @@ function mirrorOf(row: QueueRow): OutboundMirror {
 export class SenderLifecycle implements Lifecycle, StatusHost {
   readonly db: D1Database;
   private chain: Promise<boolean> = Promise.resolve(true);
+  private port: CxonePort | undefined;
 
   constructor(
     readonly sql: SqlStorage,
@@ -61,13 +62,18 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     return this.key() ?? "";
   }
 
+  /** The dialect's port, built once per object (every send and every report used to build it again). */
+  private cxone(): CxonePort {
+    return (this.port ??= cxonePort(this.env));
+  }
+
   async receipt(id: string, body: Receipt): Promise<void> {
     if (queueReport(this.sql, id, body, Date.now())) await this.flush({ messages: [id] });
   }
 
   /** Sends due reports: one message's (right after a change), or all due ones (the alarm's retries). */
   flush(opts: { messages?: string[]; now?: number } = {}): Promise<FlushResult> {
-    return flushReports(objectReports(this.sql, this.db), cxonePort(this.env), policyFrom(requireConfig(this.env)), opts);
+    return flushReports(objectReports(this.sql, this.db), this.cxone(), policyFrom(requireConfig(this.env)), opts);
   }
 
   async sent(id: string, twilio: TwilioMessage): Promise<void> {
@@ -76,7 +82,7 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     this.sql.exec("UPDATE queue SET check_at = ?, check_attempts = 0 WHERE id = ?", this.now() + config.RECONCILE_AFTER_MINUTES * 60_000, id);
     const row = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).one();
     // A dialect that hears only final states (DFO) gets no SENT.
-    if (cxonePort(this.env).reportsSent) queueReport(this.sql, id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }), now);
+    if (this.cxone().reportsSent) queueReport(this.sql, id, report("SENT", new Date(row.attempt_at ?? now), { providerMessageId: row.sid }), now);
     // A send found after a lost answer may be further along already (sent, delivered, read): that
     // news goes through the status machine like a callback, after SENT, or its receipt is skipped.
     const answered = twilio.status;

@@ -166,13 +166,18 @@ export async function checkStuck(host: StatusHost, twilio: TwilioApi, recheckMs:
       if (applied === "final" || applied === "updated") log("info", "reconcile.fixed", { cxoneMessageId: row.id, messageSid: row.sid, status, kind: "status" });
       if (applied === "final" || applied === "requeued") continue;
       if (now - (row.attempt_at ?? row.enqueued_at) > VALIDITY_WINDOW_MS) {
-        host.sql.exec("UPDATE queue SET settled = 1, check_at = NULL, payload = NULL, version = version + 1 WHERE id = ?", row.id);
+        settleAsSent(host.sql, row.id);
         log("info", "reconcile.fixed", { cxoneMessageId: row.id, messageSid: row.sid, status: "sent", kind: "validity-window" });
       }
     } catch (err) {
       log("warn", "reconcile.error", { kind: "status", cxoneMessageId: row.id, reason: asAppError(err).detail ?? asAppError(err).publicMessage });
     }
   }
+}
+
+/** "Sent" is the last word (Twilio's validity window has passed): settled, with no receipt beyond SENT. */
+export function settleAsSent(sql: SqlStorage, id: string): void {
+  sql.exec("UPDATE queue SET settled = 1, check_at = NULL, payload = NULL, version = version + 1 WHERE id = ? AND state = 'done'", id);
 }
 
 /** When the next sent message is due a look at Twilio. */

@@ -9,7 +9,7 @@ import { SenderLifecycle, SYNC_DELAY_MS } from "./sender-lifecycle";
 import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
 import { nextReportAt, pruneReports, reopenReport, reportsOf, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
-import { checkStuck, EARLY_TABLE, nextCheckAt, pruneEarly, takeStatus } from "./sender-status";
+import { checkStuck, EARLY_TABLE, nextCheckAt, pruneEarly, settleAsSent, takeStatus } from "./sender-status";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty } from "./storage";
 import * as windows from "./whatsapp-window";
@@ -120,7 +120,7 @@ export class SenderDO extends SqliteObject {
 
   /** "Sent" is the last word (Twilio's validity window has passed): the reconciler's, for messages sent before this object kept the lifecycle. */
   async settleAsSent(id: string): Promise<void> {
-    this.sql.exec("UPDATE queue SET settled = 1, check_at = NULL, payload = NULL, version = version + 1 WHERE id = ? AND state = 'done'", id);
+    settleAsSent(this.sql, id);
     await this.clock.soon(Date.now() + SYNC_DELAY_MS);
   }
 
