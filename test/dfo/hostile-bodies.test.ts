@@ -69,7 +69,8 @@ function expectKeysOnly(line: Record<string, unknown>, body: unknown, problem: R
   if (!match) return expect(reason.length).toBe(300); // the problem alone filled the line
   expect(match[1]).toMatch(problem);
   const all = paths(body);
-  if (match[2] === "") return expect(all).toEqual([]);
+  // The line is cut at 300 characters: a long problem can leave no room for a single key.
+  if (match[2] === "") return expect(reason.length === 300 ? [] : all).toEqual([]);
   const names = match[2]!.split(", ");
   const last = names.pop()!.replace(/,$/, "");
   for (const n of names) expect(all, n).toContain(n);
