@@ -25,7 +25,10 @@ describe("the per-sender rate bucket, in segments", () => {
     const { log } = await sendAll(Array.from({ length: 40 }, (_, i) => `short ${i}`));
     const span = log.at(-1)!.at - log[0]!.at;
     expect(span).toBeGreaterThanOrEqual(7_800);
-    expect(span).toBeLessThanOrEqual(7_800 * 1.03);
+    // Each step also lets real time pass (the object's clock is the wall clock skipped forward),
+    // a few milliseconds per send and more when the machine is busy: 8 % over is still a bucket
+    // that gives every slot (one that lost a slot in four would take 9.75 s).
+    expect(span).toBeLessThanOrEqual(7_800 * 1.08);
     expect(worstWindow(log, 5)).toBeLessThanOrEqual(5);
   });
 
