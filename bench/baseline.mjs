@@ -34,10 +34,10 @@ async function startOnce({ port, vars, dir }) {
   const logFile = join(dir, "logs", "baseline.log");
   const startedAt = existsSync(logFile) ? readFileSync(logFile, "utf8").length : 0;
   const log = openSync(logFile, "a");
-  const args = ["wrangler", "dev", "--config", "bench/baseline/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir];
-  args.push("--show-interactive-dev-session=false", "--inspector-port", "0");
+  // The same dev server as the bridge's (scripts/dev-worker.mjs: wrangler's, without the DevTools inspector).
+  const args = ["scripts/dev-worker.mjs", "--config", "bench/baseline/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir];
   for (const [k, v] of Object.entries({ PUBLIC_BASE_URL: `http://localhost:${port}`, ...vars })) args.push("--var", `${k}:${v}`);
-  const child = spawn("npx", args, { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", log, log], detached: true });
+  const child = spawn("node", args, { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", log, log], detached: true });
   const stop = () => killGroup(child);
   let watching = true;
   const failed = new Promise((_, reject) => {

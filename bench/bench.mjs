@@ -179,6 +179,9 @@ try {
         persistTo: dirA,
         quiet: true,
         tickSeconds: 0,
+        // Bridge and baseline both without the DevTools inspector (scripts/dev-worker.mjs): wrangler
+        // dev relays every console line through it, a cost of the local dev tool, not of a deployment.
+        inspector: false,
         vars: { ...CREDS, SENDER_MPS: "20", SENDER_MPS_OVERRIDES: JSON.stringify(overrides) },
       }),
       withBaseline
@@ -442,7 +445,7 @@ function report(r) {
     const { base, bridge, drainS } = r.inbound;
     out.push("", "## 1. Inbound webhooks: `POST /twilio/inbound`, bridge vs baseline", "");
     out.push(
-      `autocannon, ${cfg.connections} connections, ${cfg.duration} s per target after a warm-up of one text per customer (${cfg.customers} customers per target, so the measured texts are follow-ups in open threads); every request a fresh \`MessageSid\` signed by the \`twilio\` package (\`getExpectedTwilioSignature\`). The **baseline** (bench/baseline/) is a Worker that checks the signature with the bridge's own code and forwards the text to the CXone emulator before answering — no Durable Object, no D1, no retries. The **bridge** answers once the text is durable in the customer's ConversationDO (no D1 statement before the 200), and delivers to CXone and writes D1 afterwards. Latencies of 2xx answers.`,
+      `autocannon, ${cfg.connections} connections, ${cfg.duration} s per target after a warm-up of one text per customer (${cfg.customers} customers per target, so the measured texts are follow-ups in open threads); every request a fresh \`MessageSid\` signed by the \`twilio\` package (\`getExpectedTwilioSignature\`). The **baseline** (bench/baseline/) is a Worker that checks the signature with the bridge's own code and forwards the text to the CXone emulator before answering — no Durable Object, no D1, no retries. The **bridge** answers once the text is durable in the customer's ConversationDO (no D1 statement before the 200), and delivers to CXone and writes D1 afterwards. Both run on wrangler's own dev server without the DevTools inspector (scripts/dev-worker.mjs): \`wrangler dev\` relays every console line of the Worker through the inspector to its Node process, a cost of the local tool that fell on the bridge's two log lines per text and not on the silent baseline (on 2026-12-01 with the inspector: 0.55×, workerd + wrangler CPU per text 11.1 + 7.8 ms against 4.1 + 3.4). Latencies of 2xx answers.`,
     );
     out.push("");
     const row = (name, s) => [name, s.ok, s.non2xx + s.errors, s.rps.toFixed(1), ms(s.p50), ms(s.p90), ms(s.p95), ms(s.p99), ms(s.max), cpuPer(s)];

@@ -6,13 +6,14 @@
  * of its own; in the default soak's bursts those piled up past the 20,000 open files this machine
  * allows and workerd then failed every request ("Too many open files"). It cannot be switched off
  * from the command line. Takes the flags the stack passes to `wrangler dev`:
- * --port, --ip, --persist-to, --var NAME:value (repeatable), --main (another entry); runs until killed.
+ * --port, --ip, --persist-to, --var NAME:value (repeatable), --main (another entry), --config
+ * (another wrangler.toml); runs until killed.
  */
 import { parseArgs } from "node:util";
 import { unstable_startWorker } from "wrangler";
 
 const { values } = parseArgs({
-  options: { port: { type: "string", default: "8787" }, ip: { type: "string", default: "127.0.0.1" }, "persist-to": { type: "string" }, main: { type: "string" }, var: { type: "string", multiple: true, default: [] } },
+  options: { config: { type: "string", default: "wrangler.toml" }, port: { type: "string", default: "8787" }, ip: { type: "string", default: "127.0.0.1" }, "persist-to": { type: "string" }, main: { type: "string" }, var: { type: "string", multiple: true, default: [] } },
 });
 const port = Number(values.port);
 const ip = values.ip;
@@ -25,7 +26,7 @@ const bindings = Object.fromEntries(
 );
 
 const worker = await unstable_startWorker({
-  config: "wrangler.toml",
+  config: values.config,
   ...(values.main ? { entrypoint: values.main } : {}),
   bindings,
   dev: { server: { hostname: ip, port }, inspector: false, persist, testScheduled: true, watch: false, liveReload: false },
