@@ -1,6 +1,6 @@
 import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
-import { businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId } from "./adapters/db/outbound";
+import { businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId, suppressedAmong } from "./adapters/db/outbound";
 import { claimOrphans, dropOrphans, markMatched, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
 import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
@@ -15,9 +15,9 @@ import { log } from "./log";
 import { d1Reports, failUnsent } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
-import { acceptOutbound, type AcceptDeps, type PageDeps } from "./domain/outbound/accept";
+import { acceptMany, acceptOutbound, type AcceptDeps, type PageDeps } from "./domain/outbound/accept";
 import type { ProactiveDeps } from "./domain/proactive";
-import { firstAnswer, recordProactiveConversation, rememberAnswer } from "./adapters/db/proactive";
+import { answersOf, recordProactiveConversations, rememberAnswers } from "./adapters/db/proactive";
 import { flushReports } from "./domain/outbox";
 import { report } from "./domain/receipts";
 import { closeIdle } from "./domain/idle-close";
@@ -65,6 +65,9 @@ export function pageDeps(env: Env, config: Ready): PageDeps {
     ...acceptDeps(env, config),
     lookupPage: (conversationIds, cxoneIds) => lookupPage(db, conversationIds, cxoneIds),
     claimMany: (rows, now) => claimOutboundMany(db, rows, now),
+    enqueueMany: async (sender, jobs) => {
+      await env.SENDER.getByName(sender).enqueueMany(sender, jobs);
+    },
   };
 }
 
@@ -128,7 +131,7 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
     matchOrphans: (now) => matchOrphans(env, now),
     dropOldOrphans: (before) => dropOrphans(db, before),
     closeIdle: (now) =>
-      closeIdle({ claim: (at, limit, retryAt) => claimIdleCloses(db, at, limit, retryAt), close: (id) => cxone.close(id), markClosed: (id) => markClosed(db, id) }, now),
+      closeIdle({ claim: (at, limit, retryAt, graceMs) => claimIdleCloses(db, at, limit, retryAt, graceMs), close: (id) => cxone.close(id), markClosed: (ids) => markClosed(db, ids) }, now),
     async wakeBatches(now) {
       let pending = 0;
       for (const id of await unfinishedBatches(db, now - BATCH_GRACE_MS, 20)) {
@@ -154,17 +157,20 @@ export function retentionDeps(env: Env): RetentionDeps {
   };
 }
 
+/** A group's alerts claimed before (a repeat after a crash) are judged one by one, this many at a time. */
+const REPEATS_AT_ONCE = 8;
+
 export function proactiveDeps(env: Env, config: Ready): ProactiveDeps {
   const db = database(env.DB);
   const cxone = cxonePort(env);
-  const accept = acceptDeps(env, config);
+  const page = pageDeps(env, config);
   return {
-    firstAnswer: (key) => firstAnswer(db, key),
-    isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
+    firstAnswers: (keys) => answersOf(db, keys),
+    suppressedAmong: (phones, businesses) => suppressedAmong(db, phones, businesses),
     openProactive: (alert) => cxone.openProactive(alert),
-    recordConversation: (row) => recordProactiveConversation(db, row),
-    accept: (item, extra) => acceptOutbound(accept, config, item, "proactive", extra),
+    recordConversations: (rows) => recordProactiveConversations(db, rows),
+    accept: (entries) => acceptMany(page, config, entries, "proactive", REPEATS_AT_ONCE),
     lastInbound: (sender, customer) => env.SENDER.getByName(sender).lastInbound(customer),
-    remember: (req, answer) => rememberAnswer(db, req, answer),
+    remember: (entries) => rememberAnswers(db, entries),
   };
 }

@@ -5,7 +5,7 @@ import { requireConfig, senderRate, type Ready } from "../config";
 import { resolveSender } from "../domain/outbound/job";
 import { proactiveDeps } from "../deps";
 import { backoffDelay, policyFrom } from "../domain/backoff";
-import { launchProactive, type ProactiveRequest } from "../domain/proactive";
+import { launchMany, type Launch, type ProactiveRequest } from "../domain/proactive";
 import { asAppError } from "../errors";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
@@ -32,11 +32,14 @@ CREATE INDEX IF NOT EXISTS items_due ON items(state, next_at);
  * agents alerts that have not gone out yet (and loads CXone and the Worker for nothing). But a
  * launch takes a CXone round trip or two: paced at exactly the rate, the bucket would starve
  * whenever launches ran slow. So launches may run up to LEAD_S seconds of the rate ahead of the
- * batch's ideal drain (since its first launch) and catch up when behind, as many at once as a
- * second's share of the rate needs.
+ * batch's ideal drain (since its first launch) and catch up when behind.
  */
 const LEAD_S = 10;
-const concurrencyFor = (rate: number) => Math.min(32, Math.max(8, Math.ceil(rate / 4)));
+/**
+ * Recipients launched together: D1 is read and written once per step for the whole group, not
+ * per recipient, and the group's CXone calls run at once. Half a second of the rate, 8 to 50.
+ */
+const groupFor = (rate: number) => Math.min(50, Math.max(8, Math.ceil(rate / 2)));
 
 function launchRate(config: Ready, req: ProactiveRequest): number {
   const sender = resolveSender(config, req.from, undefined, req.channel);
@@ -169,35 +172,14 @@ export class BatchDO extends SqliteObject {
     let launched = 0;
     let reportedAt = started;
     while (launched < budget) {
-      const limit = Math.min(concurrencyFor(rate), budget - launched);
+      const limit = Math.min(groupFor(rate), budget - launched);
       const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), limit).toArray();
       if (due.length === 0) break;
       launched += due.length;
       this.meta.set("launches", String(Number(this.meta.get("launches") ?? 0) + due.length));
-      await Promise.all(
-        due.map(async (item) => {
-          const req = JSON.parse(item.payload!) as ProactiveRequest;
-          try {
-            const answer = await launchProactive(deps, config, req);
-            this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ?", answer.status, answer.messageId, item.seq);
-          } catch (err) {
-            const error = asAppError(err);
-            const attempt = item.attempts + 1;
-            const reason = error.detail ?? error.publicMessage;
-            // The dead letter first: if it cannot be written, the item stays pending and is tried
-            // again, rather than failing with nobody told.
-            const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
-            if (dead) {
-              this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
-              log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
-            } else {
-              const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
-              this.sql.exec("UPDATE items SET attempts = ?, last_error = ?, next_at = ? WHERE seq = ?", attempt, reason, this.clock.now() + delayMs, item.seq);
-              log("warn", "cxone.retry", { batchId: req.batchId ?? null, attempt, delayMs, reason });
-            }
-          }
-        }),
-      );
+      const reqs = due.map((item) => JSON.parse(item.payload!) as ProactiveRequest);
+      const results = await launchMany(deps, config, reqs).catch((error: unknown) => reqs.map((): Launch => ({ ok: false, error })));
+      await Promise.all(due.map((item, i) => this.settle(item, reqs[i]!, results[i]!, policy)));
       // Progress into D1 about once a second, not per group: counting the items reads them all.
       if (Date.now() - reportedAt >= 1_000) {
         await this.reportProgress();
@@ -208,9 +190,31 @@ export class BatchDO extends SqliteObject {
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(next_at) AS at FROM items WHERE state = 'pending'").one().at;
     // Ahead as far as allowed: the rest waits until the sender has caught up by a group; once all
     // are launched, the alarm is the end of the batch's retention.
-    const caughtUp = started + Math.max(100, (concurrencyFor(rate) / rate) * 1000);
+    const caughtUp = started + Math.max(100, (groupFor(rate) / rate) * 1000);
     await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, caughtUp) : next);
     if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
+  }
+
+  /** One recipient's launch: done, or tried again after its backoff, or given up (a dead letter). */
+  private async settle(item: Item, req: ProactiveRequest, launch: Launch, policy: ReturnType<typeof policyFrom>): Promise<void> {
+    if (launch.ok) {
+      this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ?", launch.answer.status, launch.answer.messageId, item.seq);
+      return;
+    }
+    const error = asAppError(launch.error);
+    const attempt = item.attempts + 1;
+    const reason = error.detail ?? error.publicMessage;
+    // The dead letter first: if it cannot be written, the item stays pending and is tried
+    // again, rather than failing with nobody told.
+    const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
+    if (dead) {
+      this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
+      log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
+    } else {
+      const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
+      this.sql.exec("UPDATE items SET attempts = ?, last_error = ?, next_at = ? WHERE seq = ?", attempt, reason, this.clock.now() + delayMs, item.seq);
+      log("warn", "cxone.retry", { batchId: req.batchId ?? null, attempt, delayMs, reason });
+    }
   }
 
   /** Files the dead letter of a recipient whose launch failed for good; false if D1 would not take it. */

@@ -1,4 +1,6 @@
 import { cxonePort } from "../adapters/cxone/port";
+import { idleStates, markClosed } from "../adapters/db/conversations";
+import type { IdleDeps } from "./sender-idle";
 import { database } from "../adapters/db/client";
 import { recordDeadLetter } from "../adapters/db/dead-letters";
 import { d1State, mirrorOutbound, type OutboundMirror } from "../adapters/db/outbound-mirror";
@@ -65,6 +67,12 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
   /** The dialect's port, built once per object (every send and every report used to build it again). */
   private cxone(): CxonePort {
     return (this.port ??= cxonePort(this.env));
+  }
+
+  /** What closing this sender's idle proactive threads needs: D1's word on them, and CXone. */
+  idle(): IdleDeps {
+    const db = database(this.db);
+    return { states: (ids) => idleStates(db, ids), close: (id) => this.cxone().close(id), markClosed: (ids) => markClosed(db, ids) };
   }
 
   async receipt(id: string, body: Receipt): Promise<void> {

@@ -130,6 +130,9 @@ INSERT INTO heads (conversation_id, id, seq, due_at, blocked)
 `,
 };
 
+/** Heads whose opt-outs are read from D1 in one statement (src/do/sender-screen.ts). */
+export const SCREEN_BATCH = 50;
+
 /**
  * The send path's statements. Each is an index search (test/outbound/queue-plan.test.ts reads
  * their query plans): the cost of a send does not grow with the backlog.
@@ -137,6 +140,8 @@ INSERT INTO heads (conversation_id, id, seq, due_at, blocked)
 export const SEND_PATH = {
   /** The next message that may go: the earliest due head of a conversation with nothing in flight. */
   head: "SELECT q.* FROM heads h JOIN queue q ON q.seq = h.seq WHERE h.blocked = 0 AND h.due_at <= ? ORDER BY h.due_at, h.seq LIMIT 1",
+  /** The heads due within a moment, in the order they will go (their opt-outs are read at once). */
+  nextHeads: `SELECT q.* FROM heads h JOIN queue q ON q.seq = h.seq WHERE h.blocked = 0 AND h.due_at <= ? ORDER BY h.due_at, h.seq LIMIT ${SCREEN_BATCH}`,
   /** When the next message may go, as far as the queue decides it. */
   nextHeadAt: "SELECT MIN(due_at) AS at FROM heads WHERE blocked = 0",
   /**

@@ -1,6 +1,6 @@
 import { database } from "../adapters/db/client";
 import { rebindBusiness } from "../adapters/db/conversations";
-import { addOptOut, isSuppressed } from "../adapters/db/outbound";
+import { addOptOut } from "../adapters/db/outbound";
 import type { TwilioApi } from "../adapters/twilio/client";
 import type { TwilioMessage } from "../adapters/twilio/schemas";
 import { requireConfig } from "../config";
@@ -10,6 +10,7 @@ import { classifySendError } from "../domain/outbound/outcome";
 import { asAppError } from "../errors";
 import { log } from "../log";
 import { SEND_PATH, type QueueRow } from "./sender-queue";
+import { OptOutScreen } from "./sender-screen";
 import { lastInbound } from "./whatsapp-window";
 import { isWhatsApp } from "../domain/compliance/e164";
 import { cxoneErrorCode, insideWindow, OUTSIDE_WINDOW } from "../domain/whatsapp";
@@ -39,7 +40,11 @@ export class SendWork {
     private readonly lifecycle: Lifecycle,
     /** The object's clock (tests move it forward); Twilio-facing times stay on the wall clock. */
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.screen = new OptOutScreen(sql, env, now);
+  }
+
+  private readonly screen: OptOutScreen;
 
   /**
    * The next message that may go: queued, due, past the ordering window, and first in its
@@ -61,13 +66,14 @@ export class SendWork {
 
   /**
    * Checked when a message becomes next in line, a slot before it leaves, so that no D1 read sits
-   * between the slot and the send: a STOP that arrived while this message waited wins, and WhatsApp
+   * between the slot and the send (the opt-outs are read for the next heads at once: OptOutScreen):
+   * a STOP that arrived while this message waited wins, and WhatsApp
    * free text whose 24-hour window closed while it waited (quiet hours, a backlog) is not sent —
    * Twilio would only fail it with 63016 after the agent thought it went (contract §9).
    */
   async refuseIfBlocked(row: QueueRow): Promise<boolean> {
     const job = JSON.parse(row.payload!) as OutboundJob;
-    const [code, reason] = (await isSuppressed(database(this.env.DB), job.to, [job.business, job.from, job.messagingServiceSid]))
+    const [code, reason] = (await this.screen.suppressed(row))
       ? ["OPTED_OUT", "the recipient opted out"]
       : isWhatsApp(job.to) && !job.template && !insideWindow(lastInbound(this.sql, job.to), this.now())
         ? [OUTSIDE_WINDOW, "outside the WhatsApp 24-hour window: only a template may be sent"]

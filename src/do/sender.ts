@@ -10,6 +10,7 @@ import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender
 import { nextReportAt, pruneReports, reopenReport, reportsOf, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
 import { checkStuck, EARLY_TABLE, nextCheckAt, pruneEarly, settleAsSent, takeStatus } from "./sender-status";
+import { closeDueThreads, IDLE_TABLE, nextIdleAt, watchIdle } from "./sender-idle";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty } from "./storage";
 import * as windows from "./whatsapp-window";
@@ -56,7 +57,7 @@ export class SenderDO extends SqliteObject {
   private watchdogUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE + REPORTS_TABLE + EARLY_TABLE });
+    super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE + REPORTS_TABLE + EARLY_TABLE + IDLE_TABLE });
     // Once per start, after the schema (blocks run in order): the window is part of each head's due
     // time, and a changed setting moves them all. readConfig: a setting missing elsewhere must not stop the object.
     void ctx.blockConcurrencyWhile(async () => {
@@ -84,26 +85,40 @@ export class SenderDO extends SqliteObject {
 
   /** Queues a send; the same CXone message id twice is queued once. */
   async enqueue(sender: string, job: OutboundJob): Promise<{ queued: boolean }> {
+    return { queued: (await this.enqueueMany(sender, [job])).queued > 0 };
+  }
+
+  /** Queues several sends in one call (a polled page, a batch's group); each id once, ever. */
+  async enqueueMany(sender: string, jobs: OutboundJob[]): Promise<{ queued: number }> {
     if (!this.meta.get("sender")) this.meta.set("sender", sender);
     const now = this.clock.now();
-    const cursor = this.sql.exec(
-      // D1 has the row as queued (the claim): nothing to write back until it changes.
-      `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state, customer, synced_version)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1) ON CONFLICT(id) DO NOTHING`,
-      job.cxoneMessageId,
-      job.conversationId,
-      job.createdTime ?? new Date(now).toISOString(),
-      createdInstant(job.createdTime) ?? now,
-      now,
-      job.notBefore ?? now,
-      job.segments,
-      JSON.stringify(job),
-      job.to,
-    );
-    if (cursor.rowsWritten === 0) return { queued: false };
+    let queued = 0;
+    let due = Infinity;
+    for (const job of jobs) {
+      const cursor = this.sql.exec(
+        // D1 has the row as queued (the claim): nothing to write back until it changes.
+        `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state, customer, synced_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1) ON CONFLICT(id) DO NOTHING`,
+        job.cxoneMessageId,
+        job.conversationId,
+        job.createdTime ?? new Date(now).toISOString(),
+        createdInstant(job.createdTime) ?? now,
+        now,
+        job.notBefore ?? now,
+        job.segments,
+        JSON.stringify(job),
+        job.to,
+      );
+      if (cursor.rowsWritten === 0) continue;
+      // An alert's thread is this sender's to close if nobody answers (contract §3).
+      if (job.proactive) watchIdle(this.sql, job.conversationId, Math.max(job.notBefore ?? now, now) + requireConfig(this.env).PROACTIVE_IDLE_CLOSE_HOURS * 3600_000);
+      queued += 1;
+      due = Math.min(due, Math.max(job.notBefore ?? now, now + this.orderWindow()));
+    }
+    if (queued === 0) return { queued: 0 };
     this.interrupt?.();
-    await this.clock.soon(Math.max(job.notBefore ?? now, now + this.orderWindow()));
-    return { queued: true };
+    await this.clock.soon(due);
+    return { queued };
   }
 
   /**
@@ -258,6 +273,7 @@ export class SenderDO extends SqliteObject {
     const twilio = twilioClient(config);
     this.orphansToUnknown();
     await checkStuck(this.lifecycle, twilio, config.RECONCILE_AFTER_MINUTES * 60_000);
+    await closeDueThreads(this.sql, this.lifecycle.idle(), this.clock.now());
     await this.lifecycle.flush({ now: this.clock.now() });
     // When the head waits for a rate slot, the exact time it may go.
     let slot: number | undefined;
@@ -344,6 +360,7 @@ export class SenderDO extends SqliteObject {
       queued === null ? Infinity : Math.max(queued, slot ?? this.bucket().tat),
       unknown ?? Infinity,
       nextCheckAt(this.sql) ?? Infinity,
+      nextIdleAt(this.sql) ?? Infinity,
       nextReportAt(this.sql) ?? Infinity,
       synced && !hasDirty(this.sql, "queue") ? Infinity : Date.now() + SYNC_RETRY_MS,
       settled === null ? Infinity : settled + this.retentionMs(),

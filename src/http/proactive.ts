@@ -122,7 +122,9 @@ export const proactiveRoutes = new Hono<AppEnv>()
     if (!batch) throw new AppError(404, "not_found", "no such batch");
     // D1 only: the batch's object may be busy launching for a while and must not hold this up.
     const counts = await countsOf(db, batch, Date.now());
-    const pending = batch.accepted - batch.launched - batch.launchFailed - batch.launchRefused;
+    // Launched recipients are the batch's message rows, counted with the rest (its object reports
+    // its own launch count a moment later: counting that would count a launch twice meanwhile).
+    const pending = Math.max(0, batch.accepted - counts.total - batch.launchFailed - batch.launchRefused);
     return c.json({
       batchId,
       campaignId: batch.campaignId,

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { database } from "../../src/adapters/db/client";
 import { createBatch } from "../../src/adapters/db/proactive";
 import { requireConfig } from "../../src/config";
-import { acceptDeps, proactiveDeps, reconcileDeps } from "../../src/deps";
-import { acceptOutbound } from "../../src/domain/outbound/accept";
-import { launchProactive, type ProactiveRequest } from "../../src/domain/proactive";
+import { pageDeps, proactiveDeps, reconcileDeps } from "../../src/deps";
+import { acceptMany } from "../../src/domain/outbound/accept";
+import { launchProactive, type ProactiveDeps, type ProactiveRequest } from "../../src/domain/proactive";
 import { reconcile } from "../../src/domain/reconcile";
 import { useDfoEmulators } from "../support/dfo";
 import { d1Count } from "../support/inbound";
@@ -32,10 +32,9 @@ describe("found by the DFO soak", () => {
     await createBatch(database(env.DB), { id: batchId, campaignId: req.campaignId, total: 1, accepted: 1, refused: 0, createdAt: Date.now() });
 
     // The pass that died: posted into the thread and claimed in D1, never in the sender's queue.
-    const dying = {
+    const dying: ProactiveDeps = {
       ...proactiveDeps(env, config),
-      accept: (item: Parameters<typeof acceptOutbound>[2], extra: Parameters<typeof acceptOutbound>[4]) =>
-        acceptOutbound({ ...acceptDeps(env, config), enqueue: () => Promise.reject(new Error("the Worker was restarted")) }, config, item, "proactive", extra),
+      accept: (entries) => acceptMany({ ...pageDeps(env, config), enqueueMany: () => Promise.reject(new Error("the Worker was restarted")) }, config, entries, "proactive", 8),
     };
     await expect(launchProactive(dying, config, req)).rejects.toThrow("restarted");
     expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE batch_id = ? AND state = 'queued'", batchId)).toBe(1);

@@ -1,21 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { instrumentD1, metricsRoute } from "../../bench/worker/instrumentation";
 import { OutboundItem } from "../../src/adapters/cxone/reply-item";
 import { requireConfig } from "../../src/config";
 import { pageDeps } from "../../src/deps";
 import { acceptPage } from "../../src/domain/outbound/accept";
+import { countedD1 } from "../support/d1-count";
 import { d1Count } from "../support/inbound";
 import { useEmulators } from "../support/emulators";
 import { outboundItem, pusher, senderNumber, settle } from "../support/outbound";
-
-/** D1 statements through the bench's counting binding (bench/worker/instrumentation.ts), reset first. */
-async function counted(db: D1Database): Promise<{ db: D1Database; statements: () => Promise<number> }> {
-  const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
-  const metrics = (method: string) => metricsRoute(new Request("https://bridge.test/__metrics", { method, headers: admin }), env)!;
-  metrics("DELETE");
-  return { db: instrumentD1(db), statements: async () => ((await metrics("GET").json()) as { d1: { queries: number } }).d1.queries };
-}
 
 describe("the poller's page", () => {
   const emu = useEmulators();
@@ -28,7 +20,7 @@ describe("the poller's page", () => {
     const push = pusher(emu);
     for (const i of items.slice(0, 5)) expect((await push(i)).status).toBe(200);
 
-    const d1 = await counted(env.DB);
+    const d1 = countedD1();
     const config = requireConfig(env);
     const parsed = items.map((i) => OutboundItem.parse(i));
     await acceptPage(pageDeps({ ...env, DB: d1.db }, config), config, [...parsed, parsed[9]!], 8);

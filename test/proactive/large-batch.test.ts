@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jsonChunks } from "../../src/adapters/db/chunks";
 import { database } from "../../src/adapters/db/client";
-import { usedKeys } from "../../src/adapters/db/proactive";
+import { createBatch, usedKeys } from "../../src/adapters/db/proactive";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 
@@ -80,5 +80,17 @@ describe("large proactive batches", () => {
     expect(await status(batchId)).toEqual(first);
     vi.setSystemTime(Date.now() + 2_000);
     expect((await status(batchId)).counts.delivered).toBe(first.counts.delivered! + 1);
+  });
+
+  it("counts a recipient launched but not yet reported by its batch's object once, not twice", async () => {
+    const batchId = crypto.randomUUID();
+    await createBatch(database(env.DB), { id: batchId, campaignId: "c", total: 3, accepted: 3, refused: 0, createdAt: Date.now() });
+    // One recipient launched: its message row is there; its object's progress report is not yet.
+    await env.DB.prepare("INSERT INTO messages (direction, state, created_at, updated_at, cxone_message_id, customer, batch_id) VALUES ('outbound', 'queued', 0, 0, ?, '+14155550100', ?)")
+      .bind(`msg-${batchId}`, batchId)
+      .run();
+    const { counts } = await status(batchId);
+    expect(counts.queued).toBe(3);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(3);
   });
 });

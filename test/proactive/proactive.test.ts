@@ -1,4 +1,4 @@
-import { abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { reconcile } from "../../src/domain/reconcile";
@@ -9,6 +9,8 @@ import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, postInbound, thread } from "../support/inbound";
 import { sender, senderNumber, settle, syncToD1 } from "../support/outbound";
+import { step } from "../support/clock";
+import type { Clock } from "../../src/do/storage";
 import { awakeNumbers } from "../support/awake";
 
 const emu = useEmulators();
@@ -193,30 +195,60 @@ describe("proactive batches", () => {
 describe("ghost threads", () => {
   const config = () => requireConfig(env);
   const reconcileAt = (ms: number) => reconcile(reconcileDeps(env, config()), { now: ms, recheckMs: 600_000 });
+  const HOUR = 3600_000;
+  /** The sender's clock moved to `at`, and its pass run there. */
+  const senderAt = async (from: string, at: number) => {
+    await runInDurableObject(sender(from), (instance) => (instance as unknown as { clock: Clock }).clock.skipTo(at));
+    await sender(from).drain();
+  };
+  const alert = async (from: string, to = awakeNumber()) =>
+    ((await (await proactive({ to, text: "ping", campaignId: "idle", idempotencyKey: key(), from })).json()) as { conversationId: string }).conversationId;
+  const status = (id: string) => emu.cxone.conversation(id)!.status;
 
-  it("closes a proactive conversation nobody answered, after PROACTIVE_IDLE_CLOSE_HOURS", async () => {
-    const to = awakeNumber();
-    const { conversationId } = (await (await proactive({ to, text: "ping", campaignId: "idle", idempotencyKey: key(), from: BULK })).json()) as { conversationId: string };
-    await settle(BULK);
+  it("its sender closes the conversations nobody answered after PROACTIVE_IDLE_CLOSE_HOURS, 50 a pass, with no Cron", async () => {
+    const from = senderNumber();
+    const ids = await Promise.all(Array.from({ length: 60 }, () => alert(from)));
+    await settle(from);
     const sent = Date.now();
-    await reconcileAt(sent + 23 * 3600_000);
-    expect(emu.cxone.conversation(conversationId)!.status).toBe("active");
-    // Each tick closes a bounded number (earlier tests left theirs due too): tick until none is left.
-    let closed = 0;
-    for (let r = await reconcileAt(sent + 25 * 3600_000); r.idleClosed > 0; r = await reconcileAt(sent + 25 * 3600_000)) closed += r.idleClosed;
-    expect(closed).toBeGreaterThanOrEqual(1);
-    expect(emu.cxone.conversation(conversationId)!.status).toBe("closed");
-    expect(await d1Count("SELECT COUNT(*) AS n FROM conversations WHERE id = ? AND status = 'closed'", conversationId)).toBe(1);
+    await senderAt(from, sent + 23 * HOUR);
+    expect(ids.map(status).every((s) => s === "active")).toBe(true);
+    await runInDurableObject(sender(from), (instance) => (instance as unknown as { clock: Clock }).clock.skipTo(sent + 25 * HOUR));
+    await sender(from).drain();
+    expect(ids.filter((id) => status(id) === "closed")).toHaveLength(50);
+    // The alarm comes straight back for the rest.
+    expect(await step(sender(from))).toBe(true);
+    expect(ids.map(status).every((s) => s === "closed")).toBe(true);
+    expect(await d1Count(`SELECT COUNT(*) AS n FROM conversations WHERE status = 'closed' AND id IN (${ids.map(() => "?").join(",")})`, ...ids)).toBe(60);
   });
 
   it("keeps it open when the customer replied in time", async () => {
+    const from = senderNumber();
     const to = awakeNumber();
-    const { conversationId } = (await (await proactive({ to, text: "ping", campaignId: "idle", idempotencyKey: key(), from: BULK })).json()) as { conversationId: string };
-    await settle(BULK);
+    const conversationId = await alert(from, to);
+    await settle(from);
     const sent = Date.now();
-    await postInbound(inboundFields({ From: to, To: BULK, Body: "pong" }));
-    await thread(to, BULK).deliver();
-    await reconcileAt(sent + 25 * 3600_000);
-    expect(emu.cxone.conversation(conversationId)!.status).toBe("active");
+    await postInbound(inboundFields({ From: to, To: from, Body: "pong" }));
+    await thread(to, from).deliver();
+    await senderAt(from, sent + 25 * HOUR);
+    await reconcileAt(sent + 27 * HOUR);
+    expect(status(conversationId)).toBe("active");
+  });
+
+  it("is closed by the Cron only an hour after it was due: until then it is its sender's", async () => {
+    const from = senderNumber();
+    const conversationId = await alert(from);
+    await settle(from);
+    const { closeAt } = (await env.DB.prepare("SELECT idle_close_at AS closeAt FROM conversations WHERE id = ?").bind(conversationId).first<{ closeAt: number }>())!;
+    await reconcileAt(closeAt + 59 * 60_000);
+    expect(status(conversationId)).toBe("active");
+    let closed = 0;
+    for (let r = await reconcileAt(closeAt + 61 * 60_000); r.idleClosed > 0; r = await reconcileAt(closeAt + 61 * 60_000)) closed += r.idleClosed;
+    expect(closed).toBeGreaterThanOrEqual(1);
+    expect(status(conversationId)).toBe("closed");
+    // Its sender then finds it closed and forgets it, without closing it in CXone again.
+    const closes = () => emu.cxone.state.calls["PUT /api/v2/conversations/:id"] ?? 0;
+    const before = closes();
+    await senderAt(from, closeAt + 2 * HOUR);
+    expect(closes()).toBe(before);
   });
 });

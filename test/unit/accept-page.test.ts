@@ -44,6 +44,10 @@ function world(existing: PageLookup["existing"] = new Map(), takenByOthers: stri
     isSuppressed: perItem("isSuppressed"),
     refuse: async (id, code) => void refused.push([id, code]),
     enqueue: async (sender, job) => void enqueued.push({ sender, job }),
+    enqueueMany: async (sender, jobs) => {
+      calls.push("enqueueMany");
+      enqueued.push(...jobs.map((job) => ({ sender, job })));
+    },
   };
   return { deps, calls, claimedRows, enqueued, refused };
 }
@@ -53,7 +57,7 @@ describe("a page of polled replies", () => {
     const w = world();
     const items = Array.from({ length: 50 }, (_, n) => item(n));
     await acceptPage(w.deps, config, [...items, items[7]!], 8);
-    expect(w.calls).toEqual(["lookupPage", "claimMany"]);
+    expect(w.calls).toEqual(["lookupPage", "claimMany", "enqueueMany"]);
     expect(w.claimedRows.map((r) => r.cxoneMessageId)).toEqual(items.map((i) => i.id));
     expect(w.enqueued.map((e) => e.job.cxoneMessageId).sort()).toEqual(items.map((i) => i.id).sort());
     expect(w.enqueued.every((e) => e.sender === "+15550001000")).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closeIdle, IDLE_CLOSE_RETRY_MS } from "../../src/domain/idle-close";
+import { closeIdle, IDLE_CLOSE_GRACE_MS, IDLE_CLOSE_RETRY_MS } from "../../src/domain/idle-close";
 import { AppError } from "../../src/errors";
 
 const upstream = (status: number) => new AppError(502, "upstream", "CXone failed", { upstreamStatus: status, retryable: status >= 500 });
@@ -15,18 +15,19 @@ describe("closing idle proactive threads", () => {
     const claims: number[] = [];
     const count = await closeIdle(
       {
-        claim: async (now, _limit, retryAt) => {
-          claims.push(retryAt - now);
+        claim: async (now, _limit, retryAt, graceMs) => {
+          claims.push(retryAt - now, graceMs);
           return [{ id: "conv-1", campaignId: "c" }];
         },
         close: async () => {
           if (failure) throw failure;
         },
-        markClosed: async (id) => void marked.push(id),
+        markClosed: async (ids) => void marked.push(...ids),
       },
       1_000,
     );
-    expect(claims).toEqual([IDLE_CLOSE_RETRY_MS]);
+    // The Cron leaves a thread to its sender object for the grace period.
+    expect(claims).toEqual([IDLE_CLOSE_RETRY_MS, IDLE_CLOSE_GRACE_MS]);
     expect(count).toBe(closed ? 1 : 0);
     expect(marked).toEqual(closed ? ["conv-1"] : []);
   });

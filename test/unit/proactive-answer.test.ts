@@ -10,13 +10,13 @@ import { TEST_BINDINGS } from "../support/bindings";
 describe("the answer to a proactive request", () => {
   const config = requireConfig({ ...TEST_BINDINGS, QUIET_HOURS: "00:00-00:00" }, "proactive");
   const deps = (state: string): ProactiveDeps => ({
-    firstAnswer: async () => undefined,
-    isSuppressed: async () => false,
+    firstAnswers: async () => new Map(),
+    suppressedAmong: async () => new Set(),
     openProactive: async () => ({ conversationId: "conv-1", messageId: "msg-1" }),
-    recordConversation: async () => {},
-    accept: async () => ({ duplicate: state !== "queued", state, createdAt: 0 }),
+    recordConversations: async () => {},
+    accept: async (entries) => entries.map(() => ({ duplicate: state !== "queued", state, createdAt: 0 })),
     lastInbound: async () => null,
-    remember: async (_req, answer) => answer,
+    remember: async (entries) => new Map(entries.map((e) => [e.request.key, e.answer])),
   });
   const request = { key: "k-1", campaignId: "c", to: "+14155550123", text: "Your order shipped" };
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { conversations } from "./schema";
 
@@ -10,18 +10,27 @@ export async function conversationById(db: Db, id: string) {
  * Proactive threads whose idle-close time has come (indexed: only rows with a close time), each
  * one's next try moved to `retryAt` before anyone tries: a close that fails waits its turn.
  */
-export async function claimIdleCloses(db: Db, now: number, limit: number, retryAt: number) {
+export async function claimIdleCloses(db: Db, now: number, limit: number, retryAt: number, graceMs = 0) {
   const due = db
     .select({ id: conversations.id })
     .from(conversations)
-    .where(and(isNotNull(conversations.idleCloseAt), lte(conversations.idleCloseAt, now), eq(conversations.status, "active")))
+    .where(and(isNotNull(conversations.idleCloseAt), lte(conversations.idleCloseAt, now - graceMs), eq(conversations.status, "active")))
     .orderBy(asc(conversations.idleCloseAt))
     .limit(limit);
   return db.update(conversations).set({ idleCloseAt: retryAt }).where(inArray(conversations.id, due)).returning();
 }
 
-export async function markClosed(db: Db, id: string): Promise<void> {
-  await db.update(conversations).set({ status: "closed", idleCloseAt: null }).where(eq(conversations.id, id));
+export async function markClosed(db: Db, ids: string[]): Promise<void> {
+  await db.update(conversations).set({ status: "closed", idleCloseAt: null }).where(sql`${conversations.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+}
+
+/** Where these proactive threads stand: active or not, and when they close unless answered (one read). */
+export async function idleStates(db: Db, ids: string[]): Promise<Map<string, { active: boolean; idleCloseAt: number | null; campaignId: string | null }>> {
+  const rows = await db
+    .select({ id: conversations.id, status: conversations.status, idleCloseAt: conversations.idleCloseAt, campaignId: conversations.campaignId })
+    .from(conversations)
+    .where(sql`${conversations.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+  return new Map(rows.map((r) => [r.id, { active: r.status === "active", idleCloseAt: r.idleCloseAt, campaignId: r.campaignId }]));
 }
 
 /**

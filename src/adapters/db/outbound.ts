@@ -102,7 +102,7 @@ export async function updateOutbound(db: Db, cxoneMessageId: string, patch: Outb
 }
 
 /** A number opted out of any of these business numbers / services, or of all ("*"), is suppressed. */
-const suppressionKeys = (businesses: (string | null | undefined)[]) => [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
+export const suppressionKeys = (businesses: (string | null | undefined)[]) => [...new Set([...businesses.filter((b): b is string => typeof b === "string"), "*"])];
 
 /**
  * Is this customer opted out of any of these business numbers / services (or of all: "*")? The list
@@ -123,6 +123,16 @@ export async function suppressedAmong(db: Db, phones: string[], businesses: (str
       .from(optOuts)
       .where(and(sql`${optOuts.phone} IN (SELECT value FROM json_each(${chunk}))`, sql`${optOuts.business} IN (SELECT value FROM json_each(${keys}))`)),
   );
+}
+
+/** The opt-outs of these numbers under these business keys, as "number key" pairs: one read for many messages. */
+export async function optOutPairs(db: Db, phones: string[], keys: string[]): Promise<Set<string>> {
+  if (phones.length === 0) return new Set();
+  const rows = await db
+    .select({ phone: optOuts.phone, business: optOuts.business })
+    .from(optOuts)
+    .where(and(sql`${optOuts.phone} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(phones)])}))`, sql`${optOuts.business} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(keys)])}))`));
+  return new Set(rows.map((r) => `${r.phone} ${r.business}`));
 }
 
 /** Suppresses a customer for these business keys, as of now (an operator, Twilio's 21610). */

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
-import type { ProactiveAnswer, ProactiveRequest } from "../../domain/proactive";
+import type { ProactiveAnswer, ProactiveConversation, ProactiveRequest } from "../../domain/proactive";
 import { OUTSIDE_WINDOW } from "../../domain/whatsapp";
-import { foundAmong } from "./chunks";
+import { foundAmong, jsonChunks } from "./chunks";
 import type { Db } from "./client";
 import { conversations, proactiveBatches, proactiveRequests } from "./schema";
 
@@ -15,39 +15,54 @@ function toAnswer(row: typeof proactiveRequests.$inferSelect): ProactiveAnswer {
   };
 }
 
-export async function firstAnswer(db: Db, key: string): Promise<ProactiveAnswer | undefined> {
-  const row = await db.select().from(proactiveRequests).where(eq(proactiveRequests.idempotencyKey, key)).get();
-  return row ? toAnswer(row) : undefined;
+/** The stored answers of these keys (one round trip, however many keys). */
+export async function answersOf(db: Db, keys: readonly string[]): Promise<Map<string, ProactiveAnswer>> {
+  const [first, ...rest] = jsonChunks(keys).map((chunk) => db.select().from(proactiveRequests).where(sql`${proactiveRequests.idempotencyKey} IN (SELECT value FROM json_each(${chunk}))`));
+  if (!first) return new Map();
+  const rows = (await db.batch([first, ...rest])).flat();
+  return new Map(rows.map((row) => [row.idempotencyKey, toAnswer(row)]));
 }
 
-/** Stores the answer for a key unless one is there; returns whichever answer won. */
-export async function rememberAnswer(db: Db, req: ProactiveRequest, answer: ProactiveAnswer, now = Date.now()): Promise<ProactiveAnswer> {
-  await db
-    .insert(proactiveRequests)
-    .values({
-      idempotencyKey: req.key,
-      campaignId: req.campaignId,
-      batchId: req.batchId ?? null,
+/**
+ * Stores each key's answer unless one is there; returns the stored answers, whichever won (one
+ * statement for the writes, then one read).
+ */
+export async function rememberAnswers(db: Db, entries: readonly { request: ProactiveRequest; answer: ProactiveAnswer }[], now = Date.now()): Promise<Map<string, ProactiveAnswer>> {
+  if (entries.length === 0) return new Map();
+  const json = JSON.stringify(
+    entries.map(({ request, answer }) => ({
+      key: request.key,
+      campaignId: request.campaignId,
+      batchId: request.batchId ?? null,
       conversationId: answer.conversationId,
-      cxoneMessageId: answer.messageId,
+      messageId: answer.messageId,
       status: answer.status,
       reason: answer.reason ?? null,
       sendAt: answer.sendAt ? Date.parse(answer.sendAt) : null,
-      createdAt: now,
-    })
-    .onConflictDoNothing();
-  return (await firstAnswer(db, req.key))!;
+    })),
+  );
+  // "WHERE true": SQLite reads ON CONFLICT after a bare SELECT's FROM as a join constraint.
+  await db.run(sql`
+    INSERT INTO ${proactiveRequests} (idempotency_key, campaign_id, batch_id, conversation_id, cxone_message_id, status, reason, send_at, created_at)
+    SELECT value ->> '$.key', value ->> '$.campaignId', value ->> '$.batchId', value ->> '$.conversationId', value ->> '$.messageId',
+           value ->> '$.status', value ->> '$.reason', value ->> '$.sendAt', ${now}
+      FROM json_each(${json}) WHERE true
+    ON CONFLICT (idempotency_key) DO NOTHING`);
+  return answersOf(db, entries.map((e) => e.request.key));
 }
 
-export async function recordProactiveConversation(
-  db: Db,
-  row: { id: string; customer: string; business: string; campaignId: string; idleCloseAt: number },
-  now = Date.now(),
-): Promise<void> {
-  await db
-    .insert(conversations)
-    .values({ ...row, proactive: true, status: "active", createdAt: now })
-    .onConflictDoNothing();
+/**
+ * The alerts' conversations, in one statement (a conversation already known is left as it is).
+ * Each is created a millisecond after the one before it: of two alerts to one customer, a reply
+ * is threaded to the later one (the newest, as when they were written one by one).
+ */
+export async function recordProactiveConversations(db: Db, rows: readonly ProactiveConversation[], now = Date.now()): Promise<void> {
+  if (rows.length === 0) return;
+  await db.run(sql`
+    INSERT INTO ${conversations} (id, customer, business, status, proactive, campaign_id, created_at, idle_close_at)
+    SELECT value ->> '$.id', value ->> '$.customer', value ->> '$.business', 'active', 1, value ->> '$.campaignId', ${now} + key, value ->> '$.idleCloseAt'
+      FROM json_each(${JSON.stringify(rows)}) WHERE true
+    ON CONFLICT (id) DO NOTHING`);
 }
 
 /** Of these idempotency keys, the ones already used (one round trip, however many keys). */

@@ -18,11 +18,12 @@ export interface AcceptDeps {
   enqueue(sender: string, job: OutboundJob): Promise<void>;
 }
 
-/** The poller's page: the same, with its D1 reads and claims made for the whole page at once. */
+/** The poller's page and a batch's group: the same, with D1's reads and claims and each queue's share made for all at once. */
 export interface PageDeps extends AcceptDeps {
   lookupPage(conversationIds: string[], cxoneIds: string[]): Promise<PageLookup>;
   /** Inserts the rows; the CXone ids this call claimed. */
   claimMany(rows: NewOutbound[], now: number): Promise<Set<string>>;
+  enqueueMany(sender: string, jobs: OutboundJob[]): Promise<void>;
 }
 
 export interface Accepted {
@@ -36,6 +37,10 @@ export interface Accepted {
 }
 
 type Extra = Pick<OutboundJob, "notBefore" | "batchId" | "proactive" | "template">;
+export interface Entry {
+  item: OutboundItem;
+  extra: Extra;
+}
 type Existing = Awaited<ReturnType<AcceptDeps["existing"]>>;
 
 /** Who sends a reply, which object queues it, and the row that claims its CXone id. */
@@ -83,21 +88,51 @@ export async function acceptOutbound(deps: AcceptDeps, config: Ready, item: Outb
  * for every message anyway right before sending it (a STOP that came while it waited must win).
  */
 export async function acceptPage(deps: PageDeps, config: Ready, items: OutboundItem[], concurrency: number): Promise<void> {
+  await acceptMany(deps, config, items.map((item) => ({ item, extra: {} })), "poll", concurrency);
+}
+
+/**
+ * Many replies at once (a polled page, a batch's group of alerts): one D1 read, one claim
+ * statement, and one call into each queue for the replies it claimed. A reply claimed before is
+ * judged alone, as a duplicate. Answers in the order of `entries`; a repeated id gets its first's.
+ */
+export async function acceptMany(deps: PageDeps, config: Ready, entries: readonly Entry[], source: "poll" | "proactive", concurrency: number): Promise<Accepted[]> {
   const now = Date.now();
-  const unique = [...new Map(items.map((i) => [i.id, i])).values()];
-  const lookup = await deps.lookupPage(unique.map((i) => i.conversationId), unique.map((i) => i.id));
-  const plans = unique.map((item) => planFor(config, item, lookup.business.get(item.conversationId), {}, now));
-  const mine = await deps.claimMany(plans.filter((p) => !lookup.existing.has(p.item.id)).map((p) => p.row), now);
-  for (let i = 0; i < plans.length; i += concurrency) {
-    await Promise.all(plans.slice(i, i + concurrency).map((p) => (mine.has(p.item.id) ? claimed(deps, p, "poll", {}) : duplicate(deps, p, lookup.existing.get(p.item.id), "poll", {}))));
+  const unique = [...new Map(entries.map((e) => [e.item.id, e])).values()];
+  const lookup = await deps.lookupPage(unique.map((e) => e.item.conversationId), unique.map((e) => e.item.id));
+  const plans = unique.map((e) => ({ plan: planFor(config, e.item, lookup.business.get(e.item.conversationId), e.extra, now), extra: e.extra }));
+  const mine = await deps.claimMany(plans.filter((p) => !lookup.existing.has(p.plan.item.id)).map((p) => p.plan.row), now);
+  const answers = new Map<string, Accepted>();
+  const shares = new Map<string, typeof plans>();
+  for (const p of plans.filter((p) => mine.has(p.plan.item.id) && p.plan.queue)) shares.set(p.plan.queue!, [...(shares.get(p.plan.queue!) ?? []), p]);
+  await Promise.all(
+    [...shares].map(async ([queue, share]) => {
+      await deps.enqueueMany(queue, share.map(({ plan, extra }) => jobFor(plan.item, plan.sender!, { ...extra, business: plan.business ?? undefined })));
+      for (const { plan } of share) answers.set(plan.item.id, queued(plan, source));
+    }),
+  );
+  const rest = plans.filter((p) => !answers.has(p.plan.item.id));
+  for (let i = 0; i < rest.length; i += concurrency) {
+    await Promise.all(
+      rest.slice(i, i + concurrency).map(async ({ plan, extra }) => {
+        const id = plan.item.id;
+        answers.set(id, mine.has(id) ? await claimed(deps, plan, source, extra) : await duplicate(deps, plan, lookup.existing.get(id), source, extra));
+      }),
+    );
   }
+  return entries.map((e) => answers.get(e.item.id)!);
 }
 
 async function claimed(deps: AcceptDeps, plan: Plan, source: string, extra: Extra): Promise<Accepted> {
   const { item, sender, queue } = plan;
   if (!sender || !queue) return { duplicate: false, state: await refuseNoSender(deps, item), createdAt: plan.orderedAt };
   await deps.enqueue(queue, jobFor(item, sender, { ...extra, business: plan.business ?? undefined }));
-  log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: queue, segments: plan.segments, encoding: plan.encoding, to: item.to });
+  return queued(plan, source);
+}
+
+function queued(plan: Plan, source: string): Accepted {
+  const { item } = plan;
+  log("info", "outbound.accepted", { cxoneMessageId: item.id, conversationId: item.conversationId, kind: source, sender: plan.queue, segments: plan.segments, encoding: plan.encoding, to: item.to });
   return { duplicate: false, state: "queued", createdAt: plan.orderedAt };
 }
 
