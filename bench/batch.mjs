@@ -27,7 +27,7 @@ export async function benchBatch(stack, { count, rate, sender, apiToken, windowS
   const answer = await res.json();
   if (res.status !== 202) throw new Error(`the batch was answered ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
 
-  const mine = async () => (await json(`${stack.twilioUrl}/_emu/messages`)).filter((m) => m.from === sender);
+  const mine = async () => json(`${stack.twilioUrl}/_emu/messages?from=${encodeURIComponent(sender)}`);
   const statusRead = async () => {
     const s = performance.now();
     const status = await json(`${stack.bridgeUrl}/v1/proactive/batches/${answer.batchId}`, { headers: auth });

@@ -30,7 +30,7 @@ export async function benchRate(stack, rates = RATES) {
     }
     return answer;
   };
-  const arrivals = async (rate) => (await json(`${stack.twilioUrl}/_emu/messages`)).filter((m) => m.from === sender(rate));
+  const arrivals = async (rate) => json(`${stack.twilioUrl}/_emu/messages?from=${encodeURIComponent(sender(rate))}`);
 
   for (const rate of rates) {
     const before = (await arrivals(rate)).length;

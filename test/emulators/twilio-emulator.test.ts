@@ -324,6 +324,9 @@ describe("the Twilio emulator's faults and control routes", () => {
     await create(emu, valid);
     const sid = emu.messages()[0]!.sid;
     expect(await emuFetch("GET", "/messages")).toMatchObject({ json: [{ sid, to: valid.To }] });
+    // One sender's, and only their arrival times (the benches' polling).
+    expect(await emuFetch("GET", `/messages?from=${encodeURIComponent(valid.From)}&only=receivedAt`)).toEqual({ status: 200, json: [emu.messages()[0]!.receivedAt] });
+    expect(await emuFetch("GET", "/messages?from=%2B15550000000")).toEqual({ status: 200, json: [] });
     expect(await emuFetch("POST", `/status/${sid}`, { status: "delivered" })).toEqual({ status: 200, json: { http: 200 } });
     expect((await emuFetch("POST", `/status/${sid}`, { status: "teleported" })).status).toBe(400);
     expect((await emuFetch("POST", `/status/SM${"0".repeat(32)}`, { status: "sent" })).status).toBe(404);
