@@ -84,7 +84,7 @@ export class BatchDO extends SqliteObject {
    */
   async add(batchId: string, requests: ProactiveRequest[]): Promise<{ accepted: number }> {
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       let added = 0;
       for (const req of requests) {
         added += this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now).rowsWritten;
@@ -121,9 +121,9 @@ export class BatchDO extends SqliteObject {
   override async alarm(): Promise<void> {
     if (this.meta.get("finishedAt") && this.clock.now() >= this.pruneAt()) {
       // Its retention is over: the recipients' records go (the batch's D1 row goes at the same age).
-      this.ctx.storage.transactionSync(() => {
+      this.transaction(() => {
         this.sql.exec("DELETE FROM items");
-        this.sql.exec("DELETE FROM meta");
+        this.meta.clear();
       });
       await this.ctx.storage.deleteAlarm();
       return;

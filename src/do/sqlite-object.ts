@@ -38,6 +38,16 @@ export abstract class SqliteObject extends DurableObject<Env> {
     });
   }
 
+  /** A storage transaction; should it roll back, `meta` reads its values from storage again. */
+  protected transaction<T>(work: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(work);
+    } catch (err) {
+      this.meta.forget();
+      throw err;
+    }
+  }
+
   /**
    * Runs an alarm's work so that the object wakes again whatever happens. A throw before the work
    * re-armed its alarm (D1 down, a setting missing) would spend the runtime's few alarm retries

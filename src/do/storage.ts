@@ -1,22 +1,44 @@
 import { asAppError } from "../errors";
 import { log } from "../log";
 
-/** A key/value table in a Durable Object's SQLite storage. */
+/**
+ * A key/value table in a Durable Object's SQLite storage, read through a cache: only this object
+ * writes its storage, and only through here, so a value read once is known until it is changed
+ * here. (A profile of the inbound path found a SELECT per read a twentieth of the CPU: a sender
+ * reads its bucket and its key for every send.)
+ */
 export class Meta {
+  private readonly known = new Map<string, string | null>();
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
 
   get(key: string): string | null {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    if (this.known.has(key)) return this.known.get(key)!;
+    const value = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    this.known.set(key, value);
+    return value;
   }
 
   set(key: string, value: string): void {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+    this.known.set(key, value);
   }
 
   delete(key: string): void {
     this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+    this.known.set(key, null);
+  }
+
+  clear(): void {
+    this.sql.exec("DELETE FROM meta");
+    this.known.clear();
+  }
+
+  /** After a transaction that rolled back: what was written in it is read from storage again. */
+  forget(): void {
+    this.known.clear();
   }
 }
 
