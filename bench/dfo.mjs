@@ -55,6 +55,8 @@ export async function benchDfo({ ports, creds, cfg, dir, local, step, sender }) 
     persistTo: dir,
     quiet: true,
     tickSeconds: 0,
+    // Without the DevTools inspector, as stack A (bench.mjs: its relay of console lines is the dev tool's cost).
+    inspector: false,
     // As in the open-messaging push phase: the replies go to one sender at 1 segment/s, so what is
     // measured is taking a reply (auth, parse, queue), not sending it while the load runs.
     vars: { ...creds, ...DFO_VARS, CXONE_DFO_CHANNELS: JSON.stringify({ [sender]: DFO_CHANNEL, "*": DFO_CHANNEL }), SENDER_MPS_OVERRIDES: JSON.stringify({ [sender]: 1 }) },
