@@ -1,3 +1,4 @@
+import { createdInstant, type OutboundJob } from "../domain/outbound/job";
 import type { ObjectSchema } from "./sqlite-object";
 
 /**
@@ -153,6 +154,26 @@ export const SEND_PATH = {
   /** A sent message's body is dropped once it is old enough, final status or not. */
   dropOldBodies: "UPDATE queue SET payload = NULL WHERE state = 'done' AND payload IS NOT NULL AND attempt_at < ?",
 } as const;
+
+/** Queues a send unless its CXone id is known already; false then. */
+export function insertJob(sql: SqlStorage, job: OutboundJob, now: number): boolean {
+  return (
+    sql.exec(
+      // D1 has the row as queued (the claim): nothing to write back until it changes.
+      `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state, customer, synced_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1) ON CONFLICT(id) DO NOTHING`,
+      job.cxoneMessageId,
+      job.conversationId,
+      job.createdTime ?? new Date(now).toISOString(),
+      createdInstant(job.createdTime) ?? now,
+      now,
+      job.notBefore ?? now,
+      job.segments,
+      JSON.stringify(job),
+      job.to,
+    ).rowsWritten > 0
+  );
+}
 
 /** The ordering window as the triggers see it; on a change every head's due time moves with it. */
 export function setOrderWindow(sql: SqlStorage, ms: number): void {

@@ -1,13 +1,14 @@
 import { readConfig, requireConfig } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
 import { RateBucket } from "../domain/outbound/bucket";
-import { createdInstant, type OutboundJob } from "../domain/outbound/job";
+import type { OutboundJob } from "../domain/outbound/job";
 import { objectRate } from "../domain/outbound/shards";
 import type { StatusEvent } from "../domain/status-apply";
 import { SerialRunner } from "./runner";
 import { SenderLifecycle, SYNC_DELAY_MS } from "./sender-lifecycle";
-import { QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
-import { nextReportAt, pruneReports, reopenReport, reportsOf, REPORTS_TABLE } from "./sender-reports";
+import { insertJob, QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
+import * as views from "./sender-views";
+import { nextReportAt, pruneReports, reopenReport, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
 import { checkStuck, EARLY_TABLE, nextCheckAt, pruneEarly, settleAsSent, takeStatus } from "./sender-status";
 import { closeDueThreads, IDLE_TABLE, nextIdleAt, watchIdle } from "./sender-idle";
@@ -95,21 +96,7 @@ export class SenderDO extends SqliteObject {
     let queued = 0;
     let due = Infinity;
     for (const job of jobs) {
-      const cursor = this.sql.exec(
-        // D1 has the row as queued (the claim): nothing to write back until it changes.
-        `INSERT INTO queue (id, conversation_id, created_time, created_ms, enqueued_at, not_before, cost, payload, state, customer, synced_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1) ON CONFLICT(id) DO NOTHING`,
-        job.cxoneMessageId,
-        job.conversationId,
-        job.createdTime ?? new Date(now).toISOString(),
-        createdInstant(job.createdTime) ?? now,
-        now,
-        job.notBefore ?? now,
-        job.segments,
-        JSON.stringify(job),
-        job.to,
-      );
-      if (cursor.rowsWritten === 0) continue;
+      if (!insertJob(this.sql, job, now)) continue;
       // An alert's thread is this sender's to close if nobody answers (contract §3).
       if (job.proactive) watchIdle(this.sql, job.conversationId, Math.max(job.notBefore ?? now, now) + requireConfig(this.env).PROACTIVE_IDLE_CLOSE_HOURS * 3600_000);
       queued += 1;
@@ -158,9 +145,7 @@ export class SenderDO extends SqliteObject {
   }
 
   async stats(): Promise<SenderStats> {
-    const counts = Object.fromEntries(
-      this.sql.exec<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM queue GROUP BY state").toArray().map((r) => [r.state, r.n]),
-    );
+    const counts = views.countsByState(this.sql);
     const sender = this.meta.get("sender");
     return {
       sender,
@@ -175,25 +160,17 @@ export class SenderDO extends SqliteObject {
 
   /** One message's send record, its status history and its reports to CXone (admin). */
   async inspect(id: string) {
-    const row = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE id = ?", id).toArray()[0];
-    if (!row) return undefined;
-    const { payload: _payload, statuses, customer: _customer, ...rest } = row;
-    return { ...rest, statuses: JSON.parse(statuses ?? "[]") as { status: string; errorCode: string | null; at: number }[], reports: reportsOf(this.sql, id) };
+    return views.inspect(this.sql, id);
   }
 
   /** When the latest accepted messages were handed to Twilio, oldest first (throughput checks, admin). */
-  async dispatchLog(limit = 2_000): Promise<{ id: string; at: number; segments: number; conversationId: string }[]> {
-    return this.sql
-      .exec<{ id: string; at: number; segments: number; conversationId: string }>(
-        "SELECT * FROM (SELECT id, dispatched_at AS at, cost AS segments, conversation_id AS conversationId FROM queue WHERE state = 'done' AND dispatched_at IS NOT NULL ORDER BY dispatched_at DESC LIMIT ?) ORDER BY at",
-        limit,
-      )
-      .toArray();
+  async dispatchLog(limit = 2_000) {
+    return views.dispatchLog(this.sql, limit);
   }
 
   /** Of these ids, the ones this queue has never seen (the reconciler's question). */
   async missing(ids: string[]): Promise<string[]> {
-    return ids.filter((id) => this.sql.exec("SELECT 1 FROM queue WHERE id = ?", id).toArray().length === 0);
+    return views.unknownIds(this.sql, ids);
   }
 
   /**
