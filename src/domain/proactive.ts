@@ -4,7 +4,7 @@ import { log } from "../log";
 import { nextAllowed, parseQuietHours } from "./compliance/quiet-hours";
 import { timeZoneOf } from "./compliance/time-zones";
 import type { Accepted, Entry } from "./outbound/accept";
-import { resolveSender } from "./outbound/job";
+import { resolveSender, type Sender } from "./outbound/job";
 import { onChannel, type Channel } from "./compliance/e164";
 import { insideWindow, resolveTemplate, templateText, type TemplateRequest, type TemplateSend } from "./whatsapp";
 
@@ -95,13 +95,13 @@ export async function launchMany(deps: ProactiveDeps, config: Ready, reqs: reado
   const launches = new Map<string, Launch>();
   const answers: { request: ProactiveRequest; answer: ProactiveAnswer }[] = [];
   const refuse = (request: ProactiveRequest, reason: string) => answers.push({ request, answer: { conversationId: null, messageId: null, status: "refused", reason } });
-  const fresh = reqs.filter((r) => !first.has(r.key));
-  const suppressed = await suppressedIn(deps, config, fresh);
+  const fresh = reqs.filter((r) => !first.has(r.key)).map((req) => ({ req, sender: resolveSender(config, req.from, undefined, req.channel ?? "sms") }));
+  const suppressed = await suppressedIn(deps, fresh);
   const openings: Opening[] = [];
   await Promise.all(
-    fresh.map(async (req) => {
+    fresh.map(async ({ req, sender }) => {
       try {
-        const opening = await prepare(deps, config, req, suppressed, now);
+        const opening = await prepare(deps, config, req, sender, suppressed.has(req.key), now);
         if (typeof opening === "string") refuse(req, opening);
         else openings.push(opening);
       } catch (error) {
@@ -136,31 +136,37 @@ export async function launchMany(deps: ProactiveDeps, config: Ready, reqs: reado
   return reqs.map((r) => (first.has(r.key) ? { ok: true, answer: first.get(r.key)! } : launches.get(r.key)!));
 }
 
-/** The group's suppressed numbers, one read per sender (a batch has one). */
-async function suppressedIn(deps: ProactiveDeps, config: Ready, reqs: readonly ProactiveRequest[]): Promise<Set<string>> {
-  const bySender = new Map<string, { keys: (string | null | undefined)[]; phones: string[] }>();
-  for (const req of reqs) {
-    const sender = resolveSender(config, req.from, undefined, req.channel ?? "sms");
+/**
+ * The keys of the group's requests whose recipient opted out of their sender: one read per
+ * sender (a batch has one). A number is judged against its own request's sender only.
+ */
+async function suppressedIn(deps: ProactiveDeps, group: readonly { req: ProactiveRequest; sender: Sender | undefined }[]): Promise<Set<string>> {
+  const bySender = new Map<string, { keys: string[]; reqs: ProactiveRequest[] }>();
+  for (const { req, sender } of group) {
     if (!sender) continue;
     const keys = [sender.from ?? sender.key, sender.key];
-    const group = bySender.get(keys.join(" ")) ?? { keys, phones: [] };
-    group.phones.push(req.to);
-    bySender.set(keys.join(" "), group);
+    const share = bySender.get(keys.join(" ")) ?? { keys, reqs: [] };
+    share.reqs.push(req);
+    bySender.set(keys.join(" "), share);
   }
-  const found = await Promise.all([...bySender.values()].map((g) => deps.suppressedAmong([...new Set(g.phones)], g.keys)));
-  return new Set(found.flatMap((s) => [...s]));
+  const found = await Promise.all(
+    [...bySender.values()].map(async (share) => {
+      const out = await deps.suppressedAmong([...new Set(share.reqs.map((r) => r.to))], share.keys);
+      return share.reqs.filter((r) => out.has(r.to)).map((r) => r.key);
+    }),
+  );
+  return new Set(found.flat());
 }
 
 /** What one recipient's conversation needs, or why it is refused. */
-async function prepare(deps: ProactiveDeps, config: Ready, req: ProactiveRequest, suppressed: Set<string>, now: number): Promise<Opening | string> {
+async function prepare(deps: ProactiveDeps, config: Ready, req: ProactiveRequest, sender: Sender | undefined, suppressed: boolean, now: number): Promise<Opening | string> {
   const channel = req.channel ?? "sms";
   const to = onChannel(req.to, channel);
-  const sender = resolveSender(config, req.from, undefined, channel);
   if (!sender) return "no_sender";
   // The number the customer will see, or the Messaging Service until it has picked one (the
   // sender rebinds the conversation to that number once Twilio says which).
   const business = sender.from ?? sender.key;
-  if (suppressed.has(req.to)) return "opted_out";
+  if (suppressed) return "opted_out";
   const sendAt = sendTime(config, req.to, now);
   // contract §9: free text on WhatsApp only while the customer's window is open — still open when
   // quiet hours let it go, or the customer would be shown a conversation whose message never comes.

@@ -7,7 +7,7 @@ import { awakeNumbers } from "../support/awake";
 import { countedD1 } from "../support/d1-count";
 import { useEmulators } from "../support/emulators";
 import { inboundFields, postInbound, thread } from "../support/inbound";
-import { settle } from "../support/outbound";
+import { senderNumber, settle } from "../support/outbound";
 
 /**
  * A batch's object launches its recipients a group at a time (src/do/batch.ts): D1 is read and
@@ -53,5 +53,14 @@ describe("a group of proactive launches", () => {
     await thread(to, FROM).deliver();
     expect(emu.cxone.conversation(b!)!.messages.map((m) => m.text)).toEqual(["Your flight is cancelled", "Rebook me please"]);
     expect(emu.cxone.conversation(a!)!.messages.map((m) => m.text)).toEqual(["Your flight is delayed"]);
+  });
+
+  it("judges a number against its own request's sender: opted out of one, still reached from another in the same group", async () => {
+    const config = requireConfig(env);
+    const to = recipient();
+    const [a, b] = [senderNumber(), senderNumber()];
+    await env.DB.prepare("INSERT INTO opt_outs (business, phone, source, created_at) VALUES (?, ?, 'test', 0)").bind(a, to).run();
+    const launches = await launchMany(proactiveDeps(env, config), config, [request(to, { from: a }), request(to, { from: b })]);
+    expect(launches.map((l) => (l.ok ? l.answer.status : l.error))).toEqual(["refused", "queued"]);
   });
 });
