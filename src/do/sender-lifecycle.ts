@@ -49,6 +49,7 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
   readonly db: D1Database;
   private chain: Promise<boolean> = Promise.resolve(true);
   private port: CxonePort | undefined;
+  private idleDeps: IdleDeps | undefined;
 
   constructor(
     readonly sql: SqlStorage,
@@ -69,10 +70,13 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     return (this.port ??= cxonePort(this.env));
   }
 
-  /** What closing this sender's idle proactive threads needs: D1's word on them, and CXone. */
+  /** What closing this sender's idle proactive threads needs: D1's word on them, and CXone (built once, as the port). */
   idle(): IdleDeps {
-    const db = database(this.db);
-    return { states: (ids) => idleStates(db, ids), close: (id) => this.cxone().close(id), markClosed: (ids) => markClosed(db, ids) };
+    if (!this.idleDeps) {
+      const db = database(this.db);
+      this.idleDeps = { states: (ids) => idleStates(db, ids), close: (id) => this.cxone().close(id), markClosed: (ids) => markClosed(db, ids) };
+    }
+    return this.idleDeps;
   }
 
   async receipt(id: string, body: Receipt): Promise<void> {

@@ -10,7 +10,7 @@ export async function conversationById(db: Db, id: string) {
  * Proactive threads whose idle-close time has come (indexed: only rows with a close time), each
  * one's next try moved to `retryAt` before anyone tries: a close that fails waits its turn.
  */
-export async function claimIdleCloses(db: Db, now: number, limit: number, retryAt: number, graceMs = 0) {
+export async function claimIdleCloses(db: Db, now: number, limit: number, retryAt: number, graceMs: number) {
   const due = db
     .select({ id: conversations.id })
     .from(conversations)
