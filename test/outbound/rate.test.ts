@@ -25,10 +25,11 @@ describe("the per-sender rate bucket, in segments", () => {
     const { log } = await sendAll(Array.from({ length: 40 }, (_, i) => `short ${i}`));
     const span = log.at(-1)!.at - log[0]!.at;
     expect(span).toBeGreaterThanOrEqual(7_800);
-    // Each step also lets real time pass (the object's clock is the wall clock skipped forward),
-    // a few milliseconds per send and more when the machine is busy: 8 % over is still a bucket
-    // that gives every slot (one that lost a slot in four would take 9.75 s).
-    expect(span).toBeLessThanOrEqual(7_800 * 1.08);
+    // Every slot is used: no gap holds a slot nobody took. Each step also lets real time pass (the
+    // object's clock is the wall clock skipped forward), a few to tens of milliseconds a send on a
+    // busy machine, so the span is not compared with 7.8 s — it ran 8.1–8.5 s beside a soak.
+    const gaps = log.slice(1).map((l, i) => l.at - log[i]!.at);
+    expect(Math.max(...gaps)).toBeLessThan(1.5 * spacingMs(5));
     expect(worstWindow(log, 5)).toBeLessThanOrEqual(5);
   });
 
