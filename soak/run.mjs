@@ -63,6 +63,7 @@ export async function runSoak(opts = {}) {
   const cx = (opts.mode === "dfo" ? dfoSide : openMessagingSide)(`http://127.0.0.1:${base + 2}`, { signal: opts.signal, seed });
   say(`soak (${cx.mode}): seed ${seed}; ${plan.counts.total} messages (${plan.counts.inbound} inbound, ${plan.counts.agent} agent, ${plan.counts.proactive} proactive) over ${plan.threads.length} conversations, ${size.restarts} restarts, faults ${faulty ? "on" : "off"}; state and logs in ${dir}`);
   const share = whatsappShare(plan);
+  let ok = false;
   say(`  WhatsApp: ${share.whatsapp} of ${share.total} conversations (${share.percent}%), ${plan.counts.whatsapp.total} messages`);
   try {
     // Below 32768: Linux hands out 32768–60999 as ephemeral ports, and under the soak's thousands of
@@ -77,9 +78,11 @@ export async function runSoak(opts = {}) {
     }
     // Read once the Worker is down: the D1 fault's evidence is in the local D1 and the bridge's log.
     if (faulty) result.faultsFired.d1 = d1Evidence(plan, dir, result);
-    return { ...result, mode: cx.mode, words: cx.words, seed, size, dir, ok: result.rows.every((r) => r.ok), seconds: (Date.now() - started) / 1000 };
+    ok = result.rows.every((r) => r.ok);
+    return { ...result, mode: cx.mode, words: cx.words, seed, size, dir, ok, seconds: (Date.now() - started) / 1000 };
   } finally {
-    if (!opts.keepState) rmSync(dir, { recursive: true, force: true });
+    // A failed run keeps its logs and state (a CI failure is read from them, not rerun blind).
+    if (!opts.keepState && ok) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -288,6 +291,7 @@ export function report(result) {
     `In the workload: ${empty} texts with empty optional fields, ${reverse} ${words.pairs}, ${unpushed} ${words.unpushed}, every SMS alert from a Messaging Service only (${PROACTIVE_SENDER}), ${plan.threads.filter((t) => t.keywords).length} STOP/START pairs, ${result.relisted ?? 0} ${words.relisted}.`,
     whatsappLine(result),
     `Rerun: \`${result.mode === "dfo" ? "CXONE_API_MODE=dfo " : ""}SOAK_SEED=${result.seed} SOAK_MESSAGES=${size.messages} SOAK_CONVERSATIONS=${size.conversations} SOAK_RESTARTS=${size.restarts} npm run soak\``,
+    ...(result.ok ? [] : [`The bridge's and the emulators' logs and state are kept in ${result.dir}.`]),
     "",
     table(["check", "expected", "seen", "ok"], result.rows.map((r) => [r.name, r.expected, r.seen, r.ok ? "yes" : "**NO**"])),
   ];

@@ -12,7 +12,7 @@ import { twilioClient } from "./adapters/twilio/client";
 import { threadName } from "./domain/inbound";
 import type { ReconcileDeps } from "./domain/reconcile";
 import { log } from "./log";
-import { d1Reports, failUnsent } from "./adapters/db/outbox";
+import { claimRefused, d1Reports, failUnsent } from "./adapters/db/outbox";
 import type { Ready } from "./config";
 import { policyFrom } from "./domain/backoff";
 import { acceptMany, acceptOutbound, type AcceptDeps, type PageDeps } from "./domain/outbound/accept";
@@ -34,10 +34,13 @@ const BATCH_GRACE_MS = 60_000;
  * the message's id from that answer (a DFO reply callback).
  */
 export async function refuseOutbound(env: Env, config: Ready, cxoneMessageId: string, code: string, message: string, later?: (task: () => Promise<unknown>) => void): Promise<void> {
-  const db = database(env.DB);
-  const id = await failUnsent(db, cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
-  if (id === undefined) return;
-  const flush = () => flushReports(d1Reports(db), cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
+  const id = await failUnsent(database(env.DB), cxoneMessageId, report("FAILED", new Date(), { errorCode: code, errorMessage: message }));
+  if (id !== undefined) await sendReport(env, config, cxoneMessageId, later);
+}
+
+/** Sends a message's queued D1 reports now, or once the caller has answered (`later`). */
+async function sendReport(env: Env, config: Ready, cxoneMessageId: string, later?: (task: () => Promise<unknown>) => void): Promise<void> {
+  const flush = () => flushReports(d1Reports(database(env.DB)), cxonePort(env), policyFrom(config), { messages: [cxoneMessageId] });
   if (later) later(flush);
   else await flush();
 }
@@ -53,6 +56,11 @@ export function acceptDeps(env: Env, config: Ready, later?: (task: () => Promise
     },
     isSuppressed: (phone, businesses) => isSuppressed(db, phone, businesses),
     refuse: (id, code, message) => refuseOutbound(env, config, id, code, message, later),
+    async claimRefused(row, now, code, message) {
+      const won = await claimRefused(db, row, report("FAILED", new Date(now), { errorCode: code, errorMessage: message }), now);
+      if (won) await sendReport(env, config, row.cxoneMessageId, later);
+      return won;
+    },
     enqueue: async (sender, job) => {
       await env.SENDER.getByName(sender).enqueue(sender, job);
     },

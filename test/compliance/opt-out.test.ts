@@ -1,8 +1,13 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OutboundItem } from "../../src/adapters/cxone/reply-item";
+import { requireConfig } from "../../src/config";
+import { acceptDeps, pageDeps } from "../../src/deps";
+import { acceptOutbound, acceptPage } from "../../src/domain/outbound/accept";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
-import { outboundItem, pusher, settle } from "../support/outbound";
+import { outboundItem, pusher, senderNumber, settle, syncToD1 } from "../support/outbound";
 
 const emu = useEmulators();
 const push = pusher(emu);
@@ -57,6 +62,27 @@ describe("opt-out keywords", () => {
     await settle();
     expect(emu.twilio.messages().filter((m) => m.to === customer)).toEqual([]);
     expect(emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode])).toEqual([["FAILED", "OPTED_OUT"]]);
+  });
+
+  it("a reply to an opted-out customer that the poll takes while the push refuses it: sent never, reported FAILED once", async () => {
+    const from = senderNumber();
+    const item = outboundItem({ from });
+    emu.cxone.state.messageIds.add(item.id);
+    await env.DB.prepare("INSERT INTO opt_outs (business, phone, source, created_at) VALUES (?, ?, 'test', ?)").bind(from, item.to, Date.now()).run();
+    const config = requireConfig(env);
+    const reply = OutboundItem.parse(item);
+    const push = acceptDeps(env, config);
+    // The poll's page finds the same reply while the push reads the opt-out (the soak's race).
+    const racing = { ...push, isSuppressed: async (phone: string, businesses: (string | null | undefined)[]) => {
+      await acceptPage(pageDeps(env, config), config, [reply], 1);
+      return push.isSuppressed(phone, businesses);
+    } };
+    await acceptOutbound(racing, config, reply, "push");
+    await settle(from);
+    await syncToD1(from);
+    expect(emu.twilio.messages().filter((m) => m.to === item.to)).toEqual([]);
+    expect(emu.cxone.state.reports.get(item.id)?.map((r) => [r.body.status, r.body.deliveryReceipt.errorCode])).toEqual([["FAILED", "OPTED_OUT"]]);
+    expect(await d1Count("SELECT COUNT(*) AS n FROM messages WHERE cxone_message_id = ? AND state = 'failed' AND error_code = 'OPTED_OUT'", item.id)).toBe(1);
   });
 
   it("a replayed old STOP does not undo a later START", async () => {

@@ -43,6 +43,7 @@ function world(existing: PageLookup["existing"] = new Map(), takenByOthers: stri
     existing: perItem("existing"),
     isSuppressed: perItem("isSuppressed"),
     refuse: async (id, code) => void refused.push([id, code]),
+    claimRefused: perItem("claimRefused"),
     enqueue: async (sender, job) => void enqueued.push({ sender, job }),
     enqueueMany: async (sender, jobs) => {
       calls.push("enqueueMany");

@@ -28,12 +28,17 @@ export interface NewOutbound {
  * unique index is what makes push, poll, retries and races produce one send.
  */
 export async function claimOutbound(db: Db, row: NewOutbound, now = Date.now()): Promise<boolean> {
-  const inserted = await db
-    .insert(messages)
-    .values({ direction: "outbound", state: "queued", createdAt: now, updatedAt: now, ...row, cxoneCreatedAt: row.cxoneCreatedAt ?? null, batchId: row.batchId ?? null, sendAfter: row.sendAfter ?? null })
-    .onConflictDoNothing({ target: messages.cxoneMessageId })
-    .returning({ id: messages.id });
+  const inserted = await claimStatement(db, row, now).returning({ id: messages.id });
   return inserted.length > 0;
+}
+
+/** The insert that claims a CXone id (queued, or already failed with its reason). */
+export function claimStatement(db: Db, row: NewOutbound, now: number, failed?: { errorCode: string | null; lastError: string | null }) {
+  const state = failed ? { state: "failed" as const, ...failed, checkAt: null } : { state: "queued" as const };
+  return db
+    .insert(messages)
+    .values({ direction: "outbound", createdAt: now, updatedAt: now, ...row, cxoneCreatedAt: row.cxoneCreatedAt ?? null, batchId: row.batchId ?? null, sendAfter: row.sendAfter ?? null, ...state })
+    .onConflictDoNothing({ target: messages.cxoneMessageId });
 }
 
 /** What a page of polled replies needs from D1 before claiming: one statement for the whole page. */

@@ -3,6 +3,7 @@ import type { Receipt } from "../../domain/cxone";
 import type { ClaimedReport, ReportStore } from "../../domain/outbox";
 import type { Db } from "./client";
 import { deadLetterStatement } from "./dead-letters";
+import { claimStatement, type NewOutbound } from "./outbound";
 import { messages, outbox } from "./schema";
 
 /** How long a claimed report is someone's before another worker may try it. */
@@ -32,6 +33,29 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, 
       .returning({ id: outbox.id }),
   ]);
   return queued[0]?.id;
+}
+
+/**
+ * Claims a reply that is refused before it was ever queued (its recipient opted out) as failed,
+ * with its FAILED report, in one transaction; true for the one caller that claimed it. Claiming it
+ * queued and failing it a statement later left a moment in which a second copy (the poll, CXone's
+ * repeat) found it queued and handed it to its sender, which refused it too: two FAILED reports
+ * from two stores (found by the soak). The report goes in only where no row had the id, which is
+ * exactly when the claim that follows it in the transaction wins.
+ */
+export async function claimRefused(db: Db, row: NewOutbound, body: Receipt, now = Date.now()): Promise<boolean> {
+  const id = row.cxoneMessageId;
+  const [, claimed] = await db.batch([
+    db
+      .insert(outbox)
+      .select(
+        sql`SELECT NULL, ${id}, ${body.status}, ${JSON.stringify(body)}, 'pending', 0, ${now}, NULL, ${now}
+            WHERE NOT EXISTS (SELECT 1 FROM ${messages} WHERE cxone_message_id = ${id})`,
+      )
+      .onConflictDoNothing(),
+    claimStatement(db, row, now, { errorCode: body.errorCode ?? null, lastError: body.errorMessage ?? null }).returning({ id: messages.id }),
+  ]);
+  return claimed.length > 0;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AcceptDeps {
   isSuppressed(phone: string, businesses: (string | null | undefined)[]): Promise<boolean>;
   /** Fails a message before it is sent and tells CXone (FAILED with the code). */
   refuse(cxoneMessageId: string, code: string, message: string): Promise<void>;
+  /** Claims the row as failed and tells CXone, in one step; false when the CXone id is already known. */
+  claimRefused(row: NewOutbound, now: number, code: string, message: string): Promise<boolean>;
   enqueue(sender: string, job: OutboundJob): Promise<void>;
 }
 
@@ -73,12 +75,14 @@ type Plan = ReturnType<typeof planFor>;
 export async function acceptOutbound(deps: AcceptDeps, config: Ready, item: OutboundItem, source: "push" | "poll" | "proactive", extra: Extra = {}): Promise<Accepted> {
   const now = Date.now();
   const plan = planFor(config, item, await deps.businessNumberOf(item.conversationId), extra, now);
-  if (!(await deps.claim(plan.row, now))) return duplicate(deps, plan, await deps.existing(item.id), source, extra);
+  // Opted out: claimed as failed in one step. A row claimed queued and failed a moment later was
+  // seen queued by a second copy meanwhile, queued by it too, and refused (reported) twice.
   if (plan.sender && (await deps.isSuppressed(item.to, [plan.business, plan.sender.from, plan.sender.messagingServiceSid]))) {
-    await deps.refuse(item.id, "OPTED_OUT", "the recipient opted out");
+    if (!(await deps.claimRefused(plan.row, now, "OPTED_OUT", "the recipient opted out"))) return duplicate(deps, plan, await deps.existing(item.id), source, extra);
     log("info", "outbound.refused", { cxoneMessageId: item.id, conversationId: item.conversationId, reason: "OPTED_OUT", to: item.to });
     return { duplicate: false, state: "failed", createdAt: plan.orderedAt };
   }
+  if (!(await deps.claim(plan.row, now))) return duplicate(deps, plan, await deps.existing(item.id), source, extra);
   return claimed(deps, plan, source, extra);
 }
 
