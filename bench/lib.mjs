@@ -2,7 +2,11 @@
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function json(url, init) {
-  const res = await fetch(url, init);
+  const res = await fetch(url, init).catch((err) => {
+    // A read whose connection died under it (the peer closed it as it was reused) is read again.
+    if ((init?.method ?? "GET") !== "GET" || err?.cause?.code !== "UND_ERR_SOCKET") throw err;
+    return fetch(url, init);
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url} → ${res.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : undefined;

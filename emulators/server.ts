@@ -80,6 +80,10 @@ export const cxone =
 if (vars.EMU_TWILIO_FAULTS) twilio.faults.add(...FaultRule.array().parse(JSON.parse(vars.EMU_TWILIO_FAULTS)));
 if (vars.EMU_CXONE_FAULTS) cxone.faults.add(...FaultRule.array().parse(JSON.parse(vars.EMU_CXONE_FAULTS)));
 
-serve({ fetch: twilio.app.fetch, port: twilioPort, hostname: "127.0.0.1" });
-serve({ fetch: cxone.app.fetch, port: cxonePort, hostname: "127.0.0.1" });
+// Idle connections are the client's to close: with Node's 5-s default the server closed one just
+// as a loaded client reused it ("other side closed", a soak lost to its own harness).
+for (const [app, port] of [[twilio.app, twilioPort], [cxone.app, cxonePort]] as const) {
+  const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" });
+  if ("keepAliveTimeout" in server) server.keepAliveTimeout = 65_000;
+}
 console.log(`emulators ready: twilio http://127.0.0.1:${twilioPort}  cxone (${cxoneMode}) http://127.0.0.1:${cxonePort}  (bridge ${bridgeUrl})`);

@@ -10,6 +10,9 @@ import { asAppError } from "../errors";
 import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
+import { BatchTally, type BatchStats } from "./batch-tally";
+
+export type { BatchStats };
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS items (
@@ -24,7 +27,15 @@ CREATE TABLE IF NOT EXISTS items (
   message_id TEXT
 );
 CREATE INDEX IF NOT EXISTS items_due ON items(state, next_at);
+CREATE INDEX IF NOT EXISTS items_pending ON items(seq) WHERE state = 'pending';
 `;
+
+/**
+ * The next pending recipients in the order they were given, read from the pending index in that
+ * order: through items_due, SQLite sorted every pending item to find the first few (17 ms a group
+ * with 70,000 pending, and more the larger the batch).
+ */
+export const NEXT_DUE = "SELECT * FROM items INDEXED BY items_pending WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?";
 
 /**
  * Launches are paced by the sender's rate: a launched recipient is a CXone conversation showing
@@ -46,14 +57,6 @@ function launchRate(config: Ready, req: ProactiveRequest): number {
   return senderRate(config, sender?.key ?? "");
 }
 
-export interface BatchStats {
-  pending: number;
-  launched: number;
-  failed: number;
-  /** Refused at launch (opted out meanwhile) without a CXone message. */
-  refused: number;
-}
-
 interface Item {
   seq: number;
   key: string;
@@ -72,9 +75,12 @@ interface Item {
  */
 export class BatchDO extends SqliteObject {
   private readonly runner = new SerialRunner(() => this.pass());
+  private readonly tally: BatchTally;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, { tables: TABLES });
+    this.tally = new BatchTally(this.sql, this.meta);
+    void ctx.blockConcurrencyWhile(async () => this.tally.ensure());
   }
 
   /**
@@ -87,29 +93,19 @@ export class BatchDO extends SqliteObject {
     this.transaction(() => {
       let added = 0;
       for (const req of requests) {
-        added += this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now).rowsWritten;
+        added += this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING RETURNING seq", req.key, JSON.stringify(req), now).toArray().length;
       }
+      this.tally.add("total", added);
       if (!this.meta.get("batchId")) this.meta.set("batchId", batchId);
       // A share that came after the first ones were all launched: the batch is not done after all.
       if (added > 0) this.meta.delete("finishedAt");
     });
     await this.clock.soon(now);
-    return { accepted: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n };
+    return { accepted: this.tally.total() };
   }
 
   async stats(): Promise<BatchStats> {
-    const rows = this.sql
-      .exec<{ state: string; status: string | null; hasMessage: number; n: number }>(
-        "SELECT state, status, message_id IS NOT NULL AS hasMessage, COUNT(*) AS n FROM items GROUP BY state, status, hasMessage",
-      )
-      .toArray();
-    const sum = (match: (r: (typeof rows)[number]) => boolean) => rows.filter(match).reduce((s, r) => s + r.n, 0);
-    return {
-      pending: sum((r) => r.state === "pending"),
-      launched: sum((r) => r.state === "done" && r.hasMessage === 1),
-      failed: sum((r) => r.state === "failed"),
-      refused: sum((r) => r.state === "done" && r.hasMessage === 0),
-    };
+    return this.tally.stats();
   }
 
   /** Runs a pass now and reports (tests, operators). */
@@ -124,6 +120,7 @@ export class BatchDO extends SqliteObject {
       this.transaction(() => {
         this.sql.exec("DELETE FROM items");
         this.meta.clear();
+        this.tally.ensure();
       });
       await this.ctx.storage.deleteAlarm();
       return;
@@ -164,7 +161,7 @@ export class BatchDO extends SqliteObject {
     const deps = proactiveDeps(this.env, config);
     const policy = policyFrom(config);
     const started = Date.now();
-    const first = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
+    const first = this.sql.exec<Item>(NEXT_DUE, Number.MAX_SAFE_INTEGER, 1).toArray()[0];
     const rate = first ? launchRate(config, JSON.parse(first.payload!) as ProactiveRequest) : 1;
     if (first && !this.meta.get("launchStart")) this.meta.set("launchStart", String(started));
     const sinceStart = (started - Number(this.meta.get("launchStart") ?? started)) / 1000;
@@ -173,14 +170,14 @@ export class BatchDO extends SqliteObject {
     let reportedAt = started;
     while (launched < budget) {
       const limit = Math.min(groupFor(rate), budget - launched);
-      const due = this.sql.exec<Item>("SELECT * FROM items WHERE state = 'pending' AND next_at <= ? ORDER BY seq LIMIT ?", this.clock.now(), limit).toArray();
+      const due = this.sql.exec<Item>(NEXT_DUE, this.clock.now(), limit).toArray();
       if (due.length === 0) break;
       launched += due.length;
       this.meta.set("launches", String(Number(this.meta.get("launches") ?? 0) + due.length));
       const reqs = due.map((item) => JSON.parse(item.payload!) as ProactiveRequest);
       const results = await launchMany(deps, config, reqs).catch((error: unknown) => reqs.map((): Launch => ({ ok: false, error })));
       await Promise.all(due.map((item, i) => this.settle(item, reqs[i]!, results[i]!, policy)));
-      // Progress into D1 about once a second, not per group: counting the items reads them all.
+      // Progress into D1 about once a second, not per group.
       if (Date.now() - reportedAt >= 1_000) {
         await this.reportProgress();
         reportedAt = Date.now();
@@ -192,13 +189,14 @@ export class BatchDO extends SqliteObject {
     // are launched, the alarm is the end of the batch's retention.
     const caughtUp = started + Math.max(100, (groupFor(rate) / rate) * 1000);
     await this.clock.at(next === null ? this.pruneAt() : launched >= budget ? Math.max(next, caughtUp) : next);
-    if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n });
+    if (next === null) log("info", "proactive.batch_launched", { batchId: this.meta.get("batchId"), count: this.tally.total() });
   }
 
   /** One recipient's launch: done, or tried again after its backoff, or given up (a dead letter). */
   private async settle(item: Item, req: ProactiveRequest, launch: Launch, policy: ReturnType<typeof policyFrom>): Promise<void> {
     if (launch.ok) {
-      this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ?", launch.answer.status, launch.answer.messageId, item.seq);
+      const done = this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ? AND state = 'pending' RETURNING seq", launch.answer.status, launch.answer.messageId, item.seq);
+      this.tally.add(launch.answer.messageId === null ? "refused" : "launched", done.toArray().length);
       return;
     }
     const error = asAppError(launch.error);
@@ -208,7 +206,8 @@ export class BatchDO extends SqliteObject {
     // again, rather than failing with nobody told.
     const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
     if (dead) {
-      this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ?", attempt, reason, item.seq);
+      const failed = this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ? AND state = 'pending' RETURNING seq", attempt, reason, item.seq);
+      this.tally.add("failed", failed.toArray().length);
       log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
     } else {
       const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
