@@ -71,7 +71,8 @@ export async function runSoak(opts = {}) {
     const stack = await startStack(stackOptions(base, dir, seed, faulty, opts.logLevel, cx));
     let result;
     try {
-      const dump = opts.keepState ? join(dir, "verdict-input.json") : undefined;
+      // What the verdict saw, beside the logs: kept with them when the run fails (or SOAK_KEEP_STATE).
+      const dump = join(dir, "verdict-input.json");
       result = await driveAndJudge(stack, cx, plan, { restarts: size.restarts, timeoutMs: (opts.timeoutS ?? 600) * 1000, quietS, signal: opts.signal, say, started, dump });
     } finally {
       await stack.stop();

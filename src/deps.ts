@@ -2,7 +2,7 @@ import { cxonePort } from "./adapters/cxone/port";
 import { database } from "./adapters/db/client";
 import { businessNumberOf, claimOutbound, claimOutboundMany, isSuppressed, lookupPage, outboundByCxoneId, suppressedAmong } from "./adapters/db/outbound";
 import { claimOrphans, dropOrphans, markMatched, outboundBySid, recordStatusEvent, settle } from "./adapters/db/status";
-import { claimIdleCloses, markClosed } from "./adapters/db/conversations";
+import { claimIdleCloses, conversationById, markClosed } from "./adapters/db/conversations";
 import { recordDeadLetter } from "./adapters/db/dead-letters";
 import { claimChecks, markDead, nextCheck } from "./adapters/db/reconcile";
 import { batchById, markBatchAbandoned, unfinishedBatches } from "./adapters/db/proactive";
@@ -120,6 +120,7 @@ export function reconcileDeps(env: Env, config: Ready): ReconcileDeps {
     },
     missingFromQueue: (sender, ids) => env.SENDER.getByName(sender).missing(ids),
     batchLaunching: async (id) => (await batchById(db, id))?.finishedAt === null,
+    proactive: async (id) => ((await conversationById(db, id))?.campaignId ?? null) !== null,
     async lost(p, reason) {
       await recordDeadLetter(db, { kind: p.direction, ref: p.direction === "inbound" ? p.messageSid! : p.cxoneMessageId!, conversationId: p.conversationId, reason, attempts: 0 });
       if (p.direction === "outbound") await refuseOutbound(env, config, p.cxoneMessageId!, "LOST", reason);

@@ -15,6 +15,8 @@ export interface Pending {
   sender: string | null;
   submittedAt: number | null;
   conversationId: string | null;
+  /** When the bridge claimed it. */
+  createdAt: number;
   /** The proactive batch that launched it, if any. */
   batchId?: string | null;
 }
@@ -33,6 +35,8 @@ export interface ReconcileDeps {
   lost(p: Pending, reason: string): Promise<void>;
   /** Whether a proactive batch is still launching: its object launches each pending recipient again. */
   batchLaunching(batchId: string): Promise<boolean>;
+  /** Whether the conversation is one the bridge opened for a proactive alert. */
+  proactive(conversationId: string): Promise<boolean>;
   /** Pushes a thread's pending inbound messages to CXone now; false if the thread lost the message. */
   redeliver(p: Pending): Promise<boolean>;
   flushReports(now: number): Promise<{ sent: number; retried: number; dead: number }>;
@@ -60,6 +64,19 @@ export interface ReconcileReport {
 
 const BATCH = 50;
 const ORPHAN_TTL_MS = 7 * 24 * 3600_000;
+/**
+ * A single alert whose launch died between its claim and its queue (the caller was answered 5xx,
+ * or nothing) is finished by the caller's retry with the same idempotencyKey, which queues the
+ * claimed message: it is not given up as lost before this long. Found by the soak, where the
+ * reconciler filed one as lost 15 s after a restart and the caller's retry was then refused.
+ */
+export const ALERT_RETRY_GRACE_MS = 3600_000;
+
+/** A claimed alert whose queueing is still its launcher's to do: its batch's object, or its caller's retry. */
+async function awaitsItsLauncher(deps: ReconcileDeps, p: Pending, now: number): Promise<boolean> {
+  if (p.batchId) return deps.batchLaunching(p.batchId);
+  return now - p.createdAt < ALERT_RETRY_GRACE_MS && p.conversationId !== null && (await deps.proactive(p.conversationId));
+}
 
 /**
  * One reconciliation pass (Cron Trigger and POST /admin/reconcile). Every step reads only what
@@ -123,7 +140,7 @@ export async function reconcile(deps: ReconcileDeps, opts: { now: number; rechec
       for (const p of rows) {
         // A batch recipient whose launch died between the claim and the queue (a restart mid-pass)
         // is its batch's to launch again, however long the batch takes to wake: not lost yet.
-        if (missing.has(p.cxoneMessageId!) && !(p.batchId && (await deps.batchLaunching(p.batchId)))) {
+        if (missing.has(p.cxoneMessageId!) && !(await awaitsItsLauncher(deps, p, now))) {
           await deps.lost(p, "accepted but never queued, and CXone did not send it again");
           r.lost += 1;
         } else await deps.recheckAt(p.id, now + recheckMs);

@@ -14,6 +14,7 @@ const deps = (over: Partial<ReconcileDeps> = {}): ReconcileDeps => ({
   missingFromQueue: async () => [],
   lost: async () => {},
   batchLaunching: async () => false,
+  proactive: async () => false,
   redeliver: async () => true,
   flushReports: async () => ({ sent: 0, retried: 0, dead: 0 }),
   matchOrphans: async () => 0,
