@@ -93,7 +93,8 @@ export class BatchDO extends SqliteObject {
     this.transaction(() => {
       let added = 0;
       for (const req of requests) {
-        added += this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING RETURNING seq", req.key, JSON.stringify(req), now).toArray().length;
+        // rowsWritten counts the index entries too: any is one recipient added.
+        if (this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now).rowsWritten > 0) added += 1;
       }
       this.tally.add("total", added);
       if (!this.meta.get("batchId")) this.meta.set("batchId", batchId);
