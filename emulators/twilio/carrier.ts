@@ -177,12 +177,19 @@ export class Carrier {
     else this.later(0, () => void this.report(m, "failed", errorCode).catch(() => undefined));
   }
 
-  /** Each step a `stepMs` after the previous one, its callback subject to the callback faults. */
+  /**
+   * Each step a `stepMs` after the previous one, its callback subject to the callback faults. Each
+   * step schedules the next: one timer per step, all set at once, ran out of order when the event
+   * loop lagged (Node runs every due timer of one duration before the next duration's), so a
+   * message could end at "sent" after "delivered" — found by the soak under CI load.
+   */
   private play(m: EmulatedMessage, steps: Step[], stepMs: number): void {
     const { drop = 0, duplicate = 0, reorder = 0 } = this.options.callbackFaults ?? {};
     const random = this.options.random;
-    steps.forEach(([status, code], i) =>
-      this.later(stepMs * (i + 1), () => {
+    const step = (i: number): void => {
+      const [status, code] = steps[i]!;
+      this.later(stepMs, () => {
+        if (i + 1 < steps.length) step(i + 1);
         // Twilio's own record moves on even when the callback about it is lost or late.
         setStatus(m, status, code, Date.now());
         if (random() < drop) {
@@ -195,8 +202,9 @@ export class Carrier {
         if (copies > 1) this.callbackFaultsFired.duplicate += 1;
         // Status callbacks are not retried by Twilio: one the bridge fails to take is gone.
         for (let n = 0; n < copies; n++) this.later(delay, () => void this.callback(m, status, code).catch(() => undefined));
-      }),
-    );
+      });
+    };
+    if (steps.length > 0) step(0);
   }
 
   private later(ms: number, run: () => void): void {
