@@ -93,7 +93,7 @@ export class BatchDO extends SqliteObject {
     this.transaction(() => {
       let added = 0;
       for (const req of requests) {
-        // rowsWritten counts the index entries too: any is one recipient added.
+        // rowsWritten counts index entries too (here and below): any at all is one recipient.
         if (this.sql.exec("INSERT INTO items (key, payload, state, next_at) VALUES (?, ?, 'pending', ?) ON CONFLICT(key) DO NOTHING", req.key, JSON.stringify(req), now).rowsWritten > 0) added += 1;
       }
       this.tally.add("total", added);
@@ -196,8 +196,8 @@ export class BatchDO extends SqliteObject {
   /** One recipient's launch: done, or tried again after its backoff, or given up (a dead letter). */
   private async settle(item: Item, req: ProactiveRequest, launch: Launch, policy: ReturnType<typeof policyFrom>): Promise<void> {
     if (launch.ok) {
-      const done = this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ? AND state = 'pending' RETURNING seq", launch.answer.status, launch.answer.messageId, item.seq);
-      this.tally.add(launch.answer.messageId === null ? "refused" : "launched", done.toArray().length);
+      const done = this.sql.exec("UPDATE items SET state = 'done', payload = NULL, status = ?, message_id = ? WHERE seq = ? AND state = 'pending'", launch.answer.status, launch.answer.messageId, item.seq);
+      if (done.rowsWritten > 0) this.tally.add(launch.answer.messageId === null ? "refused" : "launched");
       return;
     }
     const error = asAppError(launch.error);
@@ -207,8 +207,8 @@ export class BatchDO extends SqliteObject {
     // again, rather than failing with nobody told.
     const dead = (!error.retryable || attempt >= policy.maxAttempts) && (await this.deadLetter(req, reason, attempt));
     if (dead) {
-      const failed = this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ? AND state = 'pending' RETURNING seq", attempt, reason, item.seq);
-      this.tally.add("failed", failed.toArray().length);
+      const failed = this.sql.exec("UPDATE items SET state = 'failed', attempts = ?, last_error = ? WHERE seq = ? AND state = 'pending'", attempt, reason, item.seq);
+      if (failed.rowsWritten > 0) this.tally.add("failed");
       log("error", "deadletter", { kind: "proactive", batchId: req.batchId ?? null, campaignId: req.campaignId, attempt, reason });
     } else {
       const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);

@@ -1,4 +1,4 @@
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, lte, sql, type SQL } from "drizzle-orm";
 import type { Receipt } from "../../domain/cxone";
 import type { ClaimedReport, ReportStore } from "../../domain/outbox";
 import type { Db } from "./client";
@@ -23,16 +23,20 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, 
       .update(messages)
       .set({ state: "failed", errorCode: body.errorCode ?? null, lastError: body.errorMessage ?? null, checkAt: null, updatedAt: now })
       .where(and(eq(messages.cxoneMessageId, cxoneMessageId), eq(messages.state, "queued"))),
-    db
-      .insert(outbox)
-      .select(
-        sql`SELECT NULL, ${cxoneMessageId}, ${body.status}, ${JSON.stringify(body)}, 'pending', 0, ${now}, NULL, ${now}
-            WHERE NOT EXISTS (SELECT 1 FROM ${messages} WHERE cxone_message_id = ${cxoneMessageId} AND state <> 'failed')`,
-      )
-      .onConflictDoNothing()
-      .returning({ id: outbox.id }),
+    reportUnless(db, cxoneMessageId, body, now, sql`AND state <> 'failed'`).returning({ id: outbox.id }),
   ]);
   return queued[0]?.id;
+}
+
+/** Queues a report for a message unless D1 has a row of it (that also matches `rows`). */
+function reportUnless(db: Db, cxoneMessageId: string, body: Receipt, now: number, rows: SQL) {
+  return db
+    .insert(outbox)
+    .select(
+      sql`SELECT NULL, ${cxoneMessageId}, ${body.status}, ${JSON.stringify(body)}, 'pending', 0, ${now}, NULL, ${now}
+          WHERE NOT EXISTS (SELECT 1 FROM ${messages} WHERE cxone_message_id = ${cxoneMessageId} ${rows})`,
+    )
+    .onConflictDoNothing();
 }
 
 /**
@@ -46,13 +50,7 @@ export async function failUnsent(db: Db, cxoneMessageId: string, body: Receipt, 
 export async function claimRefused(db: Db, row: NewOutbound, body: Receipt, now = Date.now()): Promise<boolean> {
   const id = row.cxoneMessageId;
   const [, claimed] = await db.batch([
-    db
-      .insert(outbox)
-      .select(
-        sql`SELECT NULL, ${id}, ${body.status}, ${JSON.stringify(body)}, 'pending', 0, ${now}, NULL, ${now}
-            WHERE NOT EXISTS (SELECT 1 FROM ${messages} WHERE cxone_message_id = ${id})`,
-      )
-      .onConflictDoNothing(),
+    reportUnless(db, id, body, now, sql``),
     claimStatement(db, row, now, { errorCode: body.errorCode ?? null, lastError: body.errorMessage ?? null }).returning({ id: messages.id }),
   ]);
   return claimed.length > 0;
