@@ -191,14 +191,21 @@ export class ConversationDO extends SqliteObject {
     // The object's clock, as the wake below is: on two clocks a row due by one and kept by the other
     // re-arms the alarm for the same moment forever.
     const retentionMs = config.RETENTION_DAYS * 86_400_000;
-    await pruneDelivered(this.sql, db, this.clock.now() - retentionMs);
+    let oldest = this.oldestDelivered();
+    if (oldest !== null && oldest <= this.clock.now() - retentionMs) {
+      await pruneDelivered(this.sql, db, this.clock.now() - retentionMs);
+      oldest = this.oldestDelivered();
+    }
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
     // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
-    const oldest = this.sql.exec<{ at: number | null }>("SELECT MIN(received_at) AS at FROM inbound WHERE state = 'delivered' AND synced_version = version").one().at;
     await this.clock.at(
       Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS, oldest === null ? Infinity : oldest + retentionMs),
     );
+  }
+
+  private oldestDelivered(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MIN(received_at) AS at FROM inbound WHERE state = 'delivered' AND synced_version = version").one().at;
   }
 
   private row(sid: string): Row | undefined {

@@ -22,6 +22,8 @@ export class Meta {
   }
 
   set(key: string, value: string): void {
+    // Most passes re-save what they read: a write only when something changed.
+    if (this.known.get(key) === value) return;
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
     this.known.set(key, value);
   }

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { numberOf } from "../../domain/compliance/e164";
 import type { Db } from "./client";
+import { statementOf } from "./prepared";
 import { consentChanges, optOuts } from "./schema";
 
 /** Places within one millisecond: a thread's queue position breaks ties between its own messages. */
@@ -32,7 +32,7 @@ export interface ConsentChange {
  * suppression list follows whichever change the record now holds. Idempotent, so a replay or a
  * repair pass can run them again at any time; one D1 batch makes them one transaction.
  */
-export function consentStatements(db: Db, input: ConsentChange, now = Date.now()): BatchItem<"sqlite">[] {
+export function consentStatements(db: Db, input: ConsentChange, now = Date.now()) {
   // Keyed by the customer's number, whichever channel the keyword came on (see isSuppressed).
   const change = { ...input, phone: numberOf(input.phone) };
   return [...new Set(change.businesses)].flatMap((business) => {
@@ -47,7 +47,6 @@ export function consentStatements(db: Db, input: ConsentChange, now = Date.now()
           set: { at: sql`excluded.at`, state: sql`excluded.state` },
           setWhere: sql`excluded.at > ${consentChanges.at}`,
         }),
-      // Builders, not db.run(sql): drizzle's D1 batch cannot bind the parameters of a raw query.
       db
         .insert(optOuts)
         .select(sql`SELECT ${business}, ${change.phone}, ${change.source}, ${now} WHERE ${holds("out")}`)
@@ -59,5 +58,5 @@ export function consentStatements(db: Db, input: ConsentChange, now = Date.now()
 
 export async function applyConsent(db: Db, change: ConsentChange, now = Date.now()): Promise<void> {
   const statements = consentStatements(db, change, now);
-  if (statements.length > 0) await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  if (statements.length > 0) await db.$client.batch(statements.map((q) => statementOf(db, q)));
 }

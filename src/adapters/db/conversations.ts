@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { prepared } from "./prepared";
 import { conversations } from "./schema";
 
 export async function conversationById(db: Db, id: string) {
@@ -37,23 +38,27 @@ export async function idleStates(db: Db, ids: string[]): Promise<Map<string, { a
  * A proactive conversation opened for this thread after `after`: the customer's reply belongs
  * there (contract §3). Looked up by the thread when it delivers, so a launch needs no call to it.
  */
-export async function newerProactive(db: Db, customer: string, business: string, after: number) {
-  return db
+export async function newerProactive(db: Db, customer: string, business: string, after: number): Promise<{ id: string; createdAt: number } | undefined> {
+  const row = await newerProactiveQuery(db, { customer, business, after }).first<{ id: string; created_at: number }>();
+  return row ? { id: row.id, createdAt: row.created_at } : undefined;
+}
+
+const newerProactiveQuery = prepared<{ customer: string; business: string; after: number }>((db) =>
+  db
     .select({ id: conversations.id, createdAt: conversations.createdAt })
     .from(conversations)
     .where(
       and(
-        eq(conversations.customer, customer),
-        eq(conversations.business, business),
+        eq(conversations.customer, sql.placeholder("customer")),
+        eq(conversations.business, sql.placeholder("business")),
         eq(conversations.proactive, true),
         eq(conversations.status, "active"),
-        gt(conversations.createdAt, after),
+        gt(conversations.createdAt, sql.placeholder("after")),
       ),
     )
     .orderBy(desc(conversations.createdAt))
-    .limit(1)
-    .get();
-}
+    .limit(1),
+);
 
 /** A Messaging Service chose the sending number: replies will come to that one. */
 export async function rebindBusiness(db: Db, id: string, business: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { consentOrder, consentStatements } from "./consent";
 import { deadLetterStatement } from "./dead-letters";
+import { prepared, statementOf } from "./prepared";
 import { conversations, messages } from "./schema";
 
 export interface InboundRow {
@@ -32,27 +32,12 @@ export interface InboundRow {
  * Writes the D1 mirror of an inbound message's state. "received" only ever inserts, so a late
  * write of the first state can never undo a later one.
  */
-export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): Promise<void> {
-  const values = {
-    direction: "inbound" as const,
-    messageSid: row.sid,
-    customer: row.customer,
-    sender: row.business,
-    state: row.state,
-    segments: row.segments,
-    encoding: row.encoding,
-    optOut: row.optOut ?? null,
-    conversationId: row.conversationId ?? null,
-    cxoneMessageId: row.cxoneMessageId ?? null,
-    attempts: row.attempts,
-    lastError: row.lastError ?? null,
-    createdAt: row.receivedAt,
-    updatedAt: now,
-    checkAt: row.checkAt,
-  };
-  const upsert = db
+const p = (name: string) => sql.placeholder(name);
+
+const upsertMessage = prepared<Record<(typeof MESSAGE_FIELDS)[number], unknown>>((db) =>
+  db
     .insert(messages)
-    .values(values)
+    .values(Object.fromEntries(MESSAGE_FIELDS.map((f) => [f, p(f)])) as unknown as typeof messages.$inferInsert)
     .onConflictDoUpdate({
       target: messages.messageSid,
       set: {
@@ -65,32 +50,58 @@ export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): 
         checkAt: sql`excluded.check_at`,
       },
       setWhere: sql`excluded.state <> 'received'`,
-    });
-  const statements: BatchItem<"sqlite">[] = [upsert];
+    }),
+);
+const MESSAGE_FIELDS = [
+  "direction", "messageSid", "customer", "sender", "state", "segments", "encoding", "optOut", "conversationId",
+  "cxoneMessageId", "attempts", "lastError", "createdAt", "updatedAt", "checkAt",
+] as const;
+
+const touchConversation = prepared<{ id: string; customer: string; business: string; now: number }>((db) =>
+  db
+    .insert(conversations)
+    .values({ id: p("id"), customer: p("customer"), business: p("business"), status: "active", createdAt: p("now"), lastInboundAt: p("now") } as unknown as typeof conversations.$inferInsert)
+    // A reply revives the thread and cancels any pending idle close of a proactive thread.
+    .onConflictDoUpdate({ target: conversations.id, set: { status: "active", lastInboundAt: sql`excluded.last_inbound_at`, idleCloseAt: null } }),
+);
+
+export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): Promise<void> {
+  const statements = [
+    upsertMessage(db, {
+      direction: "inbound",
+      messageSid: row.sid,
+      customer: row.customer,
+      sender: row.business,
+      state: row.state,
+      segments: row.segments,
+      encoding: row.encoding,
+      optOut: row.optOut ?? null,
+      conversationId: row.conversationId ?? null,
+      cxoneMessageId: row.cxoneMessageId ?? null,
+      attempts: row.attempts,
+      lastError: row.lastError ?? null,
+      createdAt: row.receivedAt,
+      updatedAt: now,
+      checkAt: row.checkAt,
+    }),
+  ];
   if (row.state === "delivered" && row.conversationId && row.touchConversation) {
-    statements.push(
-      db
-        .insert(conversations)
-        .values({ id: row.conversationId, customer: row.customer, business: row.business, status: "active", createdAt: now, lastInboundAt: now })
-        // A reply revives the thread and cancels any pending idle close of a proactive thread.
-        .onConflictDoUpdate({ target: conversations.id, set: { status: "active", lastInboundAt: now, idleCloseAt: null } }),
-    );
+    statements.push(touchConversation(db, { id: row.conversationId, customer: row.customer, business: row.business, now }));
   }
   if (row.state === "dead") {
-    statements.push(deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now));
+    statements.push(statementOf(db, deadLetterStatement(db, { kind: "inbound", ref: row.sid, conversationId: row.conversationId, reason: row.lastError ?? "unknown", attempts: row.attempts }, now)));
   }
   // Applied with every write of the message, in the customer's order: a write repaired late, or a
   // replay, changes nothing once a later keyword has been applied.
   if (row.optOut === "stop" || row.optOut === "start") {
-    statements.push(
-      ...consentStatements(
-        db,
-        { businesses: [row.business, ...(row.service ? [row.service] : [])], phone: row.customer, state: row.optOut === "stop" ? "out" : "in", at: consentOrder(row.receivedAt, row.place), source: "keyword" },
-        now,
-      ),
+    const consent = consentStatements(
+      db,
+      { businesses: [row.business, ...(row.service ? [row.service] : [])], phone: row.customer, state: row.optOut === "stop" ? "out" : "in", at: consentOrder(row.receivedAt, row.place), source: "keyword" },
+      now,
     );
+    statements.push(...consent.map((q) => statementOf(db, q)));
   }
-  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  await db.$client.batch(statements);
 }
 
 export async function markConversationGone(db: Db, conversationId: string): Promise<void> {
