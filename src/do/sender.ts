@@ -1,12 +1,12 @@
 import { readConfig, requireConfig } from "../config";
 import { twilioClient } from "../adapters/twilio/client";
-import { RateBucket } from "../domain/outbound/bucket";
 import type { OutboundJob } from "../domain/outbound/job";
 import { objectRate } from "../domain/outbound/shards";
 import type { StatusEvent } from "../domain/status-apply";
 import { SerialRunner } from "./runner";
 import { SenderLifecycle, SYNC_DELAY_MS } from "./sender-lifecycle";
-import { insertJob, QUEUE_SCHEMA, SEND_PATH, setOrderWindow, type QueueRow } from "./sender-queue";
+import { insertJob, QUEUE_SCHEMA, SEND_PATH, setOrderWindow } from "./sender-queue";
+import { SenderRate } from "./sender-rate";
 import * as views from "./sender-views";
 import { nextReportAt, pruneReports, reopenReport, REPORTS_TABLE } from "./sender-reports";
 import { SendWork } from "./sender-send";
@@ -56,6 +56,7 @@ export class SenderDO extends SqliteObject {
   private readonly sending = new Map<string, Promise<void>>();
   private interrupt: (() => void) | undefined;
   private watchdogUntil = 0;
+  private readonly rate: SenderRate;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, { ...QUEUE_SCHEMA, tables: QUEUE_SCHEMA.tables + windows.WINDOW_TABLE + REPORTS_TABLE + EARLY_TABLE + IDLE_TABLE });
@@ -71,7 +72,8 @@ export class SenderDO extends SqliteObject {
       }
     });
     this.lifecycle = new SenderLifecycle(this.sql, this.env, () => this.clock.now(), () => this.meta.get("sender"), (id, delayMs, sid) => this.requeue(id, delayMs, sid));
-    this.work = new SendWork(this.sql, this.env, (at) => this.withBucket((b) => b.holdUntil(at)), this.lifecycle, () => this.clock.now());
+    this.rate = new SenderRate(this.sql, this.env, this.meta);
+    this.work = new SendWork(this.sql, this.env, (at) => this.rate.holdUntil(at), this.lifecycle, () => this.clock.now());
   }
 
   /** A WhatsApp customer wrote to this sender at `at`: free text to them may go for 24 hours (contract §9). */
@@ -211,31 +213,6 @@ export class SenderDO extends SqliteObject {
     return true;
   }
 
-  private bucket(): RateBucket {
-    return new RateBucket(objectRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
-  }
-
-  /** Applies a change to the bucket and keeps it: the slots survive restarts. */
-  private withBucket(change: (bucket: RateBucket) => void): void {
-    const bucket = this.bucket();
-    change(bucket);
-    this.meta.set("tat", String(bucket.tat));
-  }
-
-  /**
-   * Reserves the head's segment slots and records when it may leave. Only the head holds a
-   * reservation: one left over by a message that stopped being the head is given up.
-   */
-  private reserve(head: QueueRow, now: number): number {
-    const bucket = this.bucket();
-    const at = bucket.nextAt(now, head.cost);
-    bucket.reserve(at);
-    this.meta.set("tat", String(bucket.tat));
-    this.sql.exec(SEND_PATH.dropOtherReservations, head.id);
-    this.sql.exec("UPDATE queue SET ready_at = ? WHERE id = ?", at, head.id);
-    return at;
-  }
-
   private retentionMs(): number {
     return requireConfig(this.env).RETENTION_DAYS * 86_400_000;
   }
@@ -272,7 +249,7 @@ export class SenderDO extends SqliteObject {
         continue;
       }
       if (head.ready_at === null && (await this.work.refuseIfBlocked(head))) continue;
-      const readyAt = head.ready_at ?? this.reserve(head, now);
+      const readyAt = this.rate.leaveAt(head, now);
       if (readyAt > now) {
         // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.
         if (readyAt - now > config.SENDER_INLINE_WAIT_MS) {
@@ -282,7 +259,7 @@ export class SenderDO extends SqliteObject {
         await this.pause(new Promise((resolve) => setTimeout(resolve, readyAt - now)));
         continue;
       }
-      this.withBucket((b) => b.sent(now));
+      this.rate.sent(now, head.cost);
       const send = this.work.dispatch(head, now, twilio).finally(() => {
         this.sending.delete(head.id);
         this.interrupt?.();
@@ -334,7 +311,7 @@ export class SenderDO extends SqliteObject {
     // An idle sender still wakes when its oldest settled row is due for pruning.
     const { settled } = this.sql.exec<{ settled: number | null }>("SELECT MIN(enqueued_at) AS settled FROM queue WHERE state IN ('done', 'failed') AND synced_version = version").one();
     const candidates = [
-      queued === null ? Infinity : Math.max(queued, slot ?? this.bucket().tat),
+      queued === null ? Infinity : Math.max(queued, slot ?? this.rate.nextSlot()),
       unknown ?? Infinity,
       nextCheckAt(this.sql) ?? Infinity,
       nextIdleAt(this.sql) ?? Infinity,
