@@ -74,6 +74,23 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
    * handed over (a push the bridge did not take, a poll that was late): they may rightly go after it.
    */
   const late = new Set();
+  /**
+   * The bridge's admin view of a message; undefined if it has none or gave no whole answer. A
+   * restart can cut an answer after its status line, so the body is read inside the same guard:
+   * the soak asks again later, it must not die of it.
+   */
+  const adminView = async (id) => {
+    try {
+      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin);
+      if (!res.ok) {
+        await res.arrayBuffer();
+        return undefined;
+      }
+      return await res.json();
+    } catch {
+      return undefined;
+    }
+  };
 
   return {
     refusedTexts,
@@ -113,34 +130,16 @@ export function driver(stack, tokens, { signal, say = () => {} } = {}) {
     },
 
     /** Whether the bridge has recorded a message (by CXone id or MessageSid). */
-    async known(id) {
-      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
-      await res?.arrayBuffer();
-      return res?.ok ?? false;
-    },
+    known: async (id) => (await adminView(id)) !== undefined,
 
     /**
      * Whether an agent reply is in its sender's queue — the only place the bridge can order it.
      * Known in D1 is not enough: a Worker restarting between the claim and the enqueue leaves a
      * reply claimed but unqueued until the poll brings it again.
      */
-    async queued(id) {
-      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
-      if (!res?.ok) {
-        await res?.arrayBuffer();
-        return false;
-      }
-      return (await res.json()).queue != null;
-    },
+    queued: async (id) => (await adminView(id))?.queue != null,
     /** The bridge's record of a message (by CXone id or MessageSid) with the status callbacks it took; undefined if unknown. */
-    async message(id) {
-      const res = await fetch(`${bridgeUrl}/admin/messages/${encodeURIComponent(id)}`, admin).catch(() => undefined);
-      if (!res?.ok) {
-        await res?.arrayBuffer();
-        return undefined;
-      }
-      return res.json();
-    },
+    message: (id) => adminView(id),
     batch: (id) => json(`${bridgeUrl}/v1/proactive/batches/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${tokens.API_TOKEN}` }, signal }),
     optOuts: (phone) => json(`${bridgeUrl}/admin/opt-outs/${encodeURIComponent(phone)}`, admin),
     deadLetters: () => json(`${bridgeUrl}/admin/dead-letters?limit=500`, admin),
