@@ -509,7 +509,7 @@ function report(r) {
     if (jitter.length > 0) {
       out.push(
         "",
-        `At ${jitter.map((row) => `${row.rate}/s`).join(", ")} the bucket dispatched within the limit, but Twilio (the emulator) saw ${jitter.map((row) => row.worst).join(", ")} sends in its worst one-second window: arrival jitter on the way to Twilio squeezed two sends closer than the spacing, and the bucket's guard (30 ms per second, src/domain/outbound/bucket.ts) did not absorb it here. A carrier that counts strictly at its edge could see the same.`,
+        `At ${jitter.map((row) => `${row.rate}/s`).join(", ")} the bucket dispatched within the limit, but Twilio (the emulator) saw ${jitter.map((row) => row.worst).join(", ")} sends in its worst one-second window: arrival jitter on the way to Twilio squeezed two sends closer than the spacing, and the bucket's guard (20 ms per second, src/domain/outbound/bucket.ts) did not absorb it here. A carrier that counts strictly at its edge could see the same.`,
       );
     }
     const badRate = r.rate.rows.filter((row) => row.worstDispatch > row.rate);

@@ -66,7 +66,7 @@ export function serviceSection(s) {
     "",
     `Goal: worst window at dispatch ≤ ${s.rate} (where the bridge makes its promise, contract §5, as for one sender in section 2a) and ≥ 95 % of the rate used with the objects busy — ${met ? "**met**" : "**not met**"}. The whole drain's figure is lower by the uneven split: the fullest object had ${Math.max(...s.objects.map((o) => o.queued))} of the ${s.count} messages where an even split gives ${Math.round(s.count / s.objects.length)}.`,
     ...(s.worst > s.rate
-      ? ["", `At the Twilio emulator the worst second held ${s.worst}: each object's sends reach it with their own transport jitter, and the 30 ms-a-second guard of each bucket (src/domain/outbound/bucket.ts) does not absorb ${s.objects.length} objects' jitter at once. Twilio queues what a service gets above its throughput; it does not drop it. A guard that did absorb it would cost each object more than the 95 % goal allows.`]
+      ? ["", `At the Twilio emulator the worst second held ${s.worst}: each object's sends reach it with their own transport jitter, and the 20 ms-a-second guard of each bucket (src/domain/outbound/bucket.ts) does not absorb ${s.objects.length} objects' jitter at once. Twilio queues what a service gets above its throughput; it does not drop it. A guard that did absorb it would cost each object more than the 95 % goal allows.`]
       : []),
   ];
 }

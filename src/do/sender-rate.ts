@@ -1,31 +1,25 @@
 import { requireConfig } from "../config";
-import { RateBucket, SendWindow } from "../domain/outbound/bucket";
+import { RateBucket } from "../domain/outbound/bucket";
 import { objectRate } from "../domain/outbound/shards";
-import { restoreWindow, SEND_PATH, type QueueRow } from "./sender-queue";
+import { SEND_PATH, type QueueRow } from "./sender-queue";
 import type { Meta } from "./storage";
 
-/**
- * A sender object's rate (contract §5): its bucket's schedule, kept in `meta` so the slots survive
- * restarts, and the window of its last sends, kept in memory and rebuilt from the queue.
- */
+/** A sender object's rate bucket (contract §5), kept in `meta` so its slots survive restarts. */
 export class SenderRate {
-  private window: SendWindow | undefined;
-
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly meta: Meta,
   ) {}
 
-  /** When `head` may leave: its reserved slot (reserved now if it has none) and room in the window. */
+  /** When `head` may leave: its reserved slot, reserved now if it has none. */
   leaveAt(head: QueueRow, now: number): number {
-    return Math.max(head.ready_at ?? this.reserve(head, now), this.recent().roomAt(now, head.cost));
+    return head.ready_at ?? this.reserve(head, now);
   }
 
-  /** A message of `cost` segments left at `at`. */
-  sent(at: number, cost: number): void {
+  /** A message left at `at`. */
+  sent(at: number): void {
     this.change((b) => b.sent(at));
-    this.recent().add(at, cost);
   }
 
   /** Pushes the next send back, e.g. after Twilio answered 429 with Retry-After. */
@@ -38,25 +32,14 @@ export class SenderRate {
     return this.bucket().tat;
   }
 
-  private rate(): number {
-    return objectRate(requireConfig(this.env), this.meta.get("sender") ?? "");
-  }
-
   private bucket(): RateBucket {
-    return new RateBucket(this.rate(), Number(this.meta.get("tat") ?? 0));
+    return new RateBucket(objectRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
   }
 
   private change(apply: (bucket: RateBucket) => void): void {
     const bucket = this.bucket();
     apply(bucket);
     this.meta.set("tat", String(bucket.tat));
-  }
-
-  /** The window of the last sends; the queue's after a start or a change of rate. */
-  private recent(): SendWindow {
-    const rate = this.rate();
-    if (this.window?.rate !== rate) this.window = restoreWindow(this.sql, rate);
-    return this.window;
   }
 
   /**

@@ -259,7 +259,7 @@ export class SenderDO extends SqliteObject {
         await this.pause(new Promise((resolve) => setTimeout(resolve, readyAt - now)));
         continue;
       }
-      this.rate.sent(now, head.cost);
+      this.rate.sent(now);
       const send = this.work.dispatch(head, now, twilio).finally(() => {
         this.sending.delete(head.id);
         this.interrupt?.();

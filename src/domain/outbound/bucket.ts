@@ -1,30 +1,24 @@
 /**
  * The per-sender throughput limit, counted in segments (contract §5): a virtual-scheduling token
- * bucket (GCRA). Segments get slots `spacing` apart, as a carrier queue drains them, and a
- * message goes to Twilio once the slot of its last segment has come — its cost is paid before it
- * leaves. A sender that fell behind its slots (late timers) catches up, within the window of its
- * last sends. So no one-second window ever holds more than `rate` segments, a backlog drains at
- * the full rate, and a 3-segment message at 1 segment/s leaves 2 s after the slot of its first
- * segment.
+ * bucket (GCRA) with no burst. Segments get slots `spacing` apart, as a carrier queue drains
+ * them, and a message goes to Twilio once the slot of its last segment has come — its cost is
+ * paid before it leaves. So no one-second window ever holds more than `rate` segments, a
+ * backlog drains at the full rate, and a 3-segment message at 1 segment/s leaves 2 s after
+ * the slot of its first segment.
  */
 
 /**
  * Slack per second of sending, so that the jitter between the bridge's send and Twilio's receipt
  * (timers, the network, a busy peer) cannot push rate + 1 sends into one second as Twilio sees
- * them. Costs 3% of the rate; measured by `npm run bench:rate`. (At 20 ms, once sends caught up
- * with their slots, the emulated Twilio saw 31 in a second of a 30/s sender, `npm run bench`.)
+ * them. Costs 2% of the rate; measured by `npm run bench:rate`.
  */
-export const GUARD_MS = 30;
+export const GUARD_MS = 20;
 
 /**
- * A send may leave up to this much after its slot (a timer firing late, a busy isolate) without
- * pushing the schedule back, so a backlog still drains at the full rate: the sends behind it
- * catch up, as close together as the sender's window (`SendWindow`) lets them. A stall longer
- * than this restarts the schedule from when the send really left, so a sender that was idle
- * starts afresh: at most this much of its slots ever go at once. (At 5 ms, with every late timer
- * pushing the schedule back, a 100,000-recipient batch drained at 80–91 % of its rate, `npm run bench`.)
+ * A send may leave up to this much after its slot (a timer firing late) without pushing the
+ * schedule back, so a backlog still drains at the full rate.
  */
-export const CATCH_UP_MS = 100;
+export const CATCH_UP_MS = 5;
 
 export function spacingMs(rate: number): number {
   return (1000 + GUARD_MS) / rate;
@@ -33,8 +27,8 @@ export function spacingMs(rate: number): number {
 /**
  * Slots are handed out by reservation: a message reserves the slots of its segments when it
  * becomes next in line (`nextAt` + `reserve`) and leaves at its last slot (`sent`). A send that
- * leaves more than `CATCH_UP_MS` late anchors the schedule to when it really left. What keeps
- * the rate when sends catch up is the sender's `SendWindow`.
+ * leaves late anchors the schedule to when it really left, so any `rate` + 1 consecutive
+ * sends span more than a second however late the timers fire.
  */
 export class RateBucket {
   /** `tat`: the first free segment slot (theoretical arrival time). */
@@ -43,12 +37,9 @@ export class RateBucket {
     public tat = 0,
   ) {}
 
-  /**
-   * When a message of `cost` segments reserving now would leave: the slot of its last segment —
-   * already past if the sender is catching up (up to `CATCH_UP_MS` behind), from now if it was idle.
-   */
+  /** When a message of `cost` segments reserving now would leave: the slot of its last segment. */
   nextAt(now: number, cost: number): number {
-    return (this.tat >= now - CATCH_UP_MS ? this.tat : now) + (Math.max(1, cost) - 1) * spacingMs(this.rate);
+    return Math.max(now, this.tat) + (Math.max(1, cost) - 1) * spacingMs(this.rate);
   }
 
   /** Takes the slots up to `at` (a time `nextAt` gave). */
@@ -64,47 +55,6 @@ export class RateBucket {
   /** Pushes the next send back, e.g. after Twilio answered 429 with Retry-After. */
   holdUntil(at: number): void {
     this.tat = Math.max(this.tat, at);
-  }
-}
-
-/**
- * The sender's recent segments, each where the bucket puts it (a message's last segment when it
- * left, the ones before it a spacing apart, as `worstWindow` counts them): a send may leave only
- * if each of its segments comes at least a second and the guard (`GUARD_MS`) after the segment `rate` places before it,
- * so no such window at dispatch holds more than the rate, however the schedule catches
- * up. (A rate that is not a whole number: `ceil(rate)` places, as far apart as the bucket's own
- * slots.) Kept in the object's memory — the last `ceil(rate)` segments are all it needs — and
- * rebuilt from the queue's dispatch times when the object starts.
- */
-export class SendWindow {
-  private readonly points: number[] = [];
-  private readonly places: number;
-  private readonly span: number;
-
-  constructor(readonly rate: number) {
-    this.places = Math.max(1, Math.ceil(rate));
-    this.span = this.places * spacingMs(rate);
-  }
-
-  /** The earliest time from `now` at which a message of `cost` segments may leave. */
-  roomAt(now: number, cost: number): number {
-    const c = Math.max(1, cost);
-    const spacing = spacingMs(this.rate);
-    const n = this.points.length;
-    // Its segments come after the last one sent, not among them.
-    let at = n > 0 ? Math.max(now, this.points[n - 1]! + (c - 1) * spacing) : now;
-    for (let j = 1; j <= Math.min(c, this.places); j++) {
-      const before = this.points[n + j - this.places - 1];
-      if (before !== undefined) at = Math.max(at, before + this.span + (c - j) * spacing);
-    }
-    return at;
-  }
-
-  /** A message of `cost` segments left at `at` (in time order). */
-  add(at: number, cost: number): void {
-    const c = Math.max(1, cost);
-    for (let i = c - 1; i >= 0; i--) this.points.push(at - i * spacingMs(this.rate));
-    if (this.points.length > this.places) this.points.splice(0, this.points.length - this.places);
   }
 }
 
