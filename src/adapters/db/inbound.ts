@@ -28,11 +28,13 @@ export interface InboundRow {
   touchConversation: boolean;
 }
 
-/**
- * Writes the D1 mirror of an inbound message's state. "received" only ever inserts, so a late
- * write of the first state can never undo a later one.
- */
+/** The message's row, and a thread's conversation row, as prepared statements (./prepared.ts). */
 const p = (name: string) => sql.placeholder(name);
+
+const MESSAGE_FIELDS = [
+  "direction", "messageSid", "customer", "sender", "state", "segments", "encoding", "optOut", "conversationId",
+  "cxoneMessageId", "attempts", "lastError", "createdAt", "updatedAt", "checkAt",
+] as const;
 
 const upsertMessage = prepared<Record<(typeof MESSAGE_FIELDS)[number], unknown>>((db) =>
   db
@@ -52,10 +54,6 @@ const upsertMessage = prepared<Record<(typeof MESSAGE_FIELDS)[number], unknown>>
       setWhere: sql`excluded.state <> 'received'`,
     }),
 );
-const MESSAGE_FIELDS = [
-  "direction", "messageSid", "customer", "sender", "state", "segments", "encoding", "optOut", "conversationId",
-  "cxoneMessageId", "attempts", "lastError", "createdAt", "updatedAt", "checkAt",
-] as const;
 
 const touchConversation = prepared<{ id: string; customer: string; business: string; now: number }>((db) =>
   db
@@ -65,6 +63,10 @@ const touchConversation = prepared<{ id: string; customer: string; business: str
     .onConflictDoUpdate({ target: conversations.id, set: { status: "active", lastInboundAt: sql`excluded.last_inbound_at`, idleCloseAt: null } }),
 );
 
+/**
+ * Writes the D1 mirror of an inbound message's state. "received" only ever inserts, so a late
+ * write of the first state can never undo a later one.
+ */
 export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): Promise<void> {
   const statements = [
     upsertMessage(db, {
