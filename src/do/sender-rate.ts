@@ -36,10 +36,11 @@ export class SenderRate {
     return new RateBucket(objectRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
   }
 
-  private change(apply: (bucket: RateBucket) => void): void {
+  private change<T>(apply: (bucket: RateBucket) => T): T {
     const bucket = this.bucket();
-    apply(bucket);
+    const result = apply(bucket);
     this.meta.set("tat", String(bucket.tat));
+    return result;
   }
 
   /**
@@ -47,10 +48,10 @@ export class SenderRate {
    * reservation: one left over by a message that stopped being the head is given up.
    */
   private reserve(head: QueueRow, now: number): number {
-    let at = 0;
-    this.change((bucket) => {
-      at = bucket.nextAt(now, head.cost);
-      bucket.reserve(at);
+    const at = this.change((bucket) => {
+      const slot = bucket.nextAt(now, head.cost);
+      bucket.reserve(slot);
+      return slot;
     });
     this.sql.exec(SEND_PATH.dropOtherReservations, head.id);
     this.sql.exec("UPDATE queue SET ready_at = ? WHERE id = ?", at, head.id);
