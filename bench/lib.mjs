@@ -31,8 +31,8 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** The bucket's spacing per segment (src/domain/outbound/bucket.ts: 20 ms of guard per second). */
-export const spacingMs = (rate) => (1000 + 20) / rate;
+/** The bucket's spacing per segment (src/domain/outbound/bucket.ts: 2 ms of guard per second). */
+export const spacingMs = (rate) => (1000 + 2) / rate;
 
 /** Most segments in any one-second window, a message's segments counted in the slots up to its arrival. */
 export function worstWindow(sends, rate) {

@@ -1,4 +1,5 @@
 import { createdInstant, type OutboundJob } from "../domain/outbound/job";
+import { SendWindow } from "../domain/outbound/bucket";
 import type { ObjectSchema } from "./sqlite-object";
 
 /**
@@ -118,6 +119,7 @@ CREATE INDEX IF NOT EXISTS queue_settled ON queue(enqueued_at) WHERE state IN ('
 CREATE INDEX IF NOT EXISTS queue_reserved ON queue(ready_at) WHERE ready_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS queue_check ON queue(check_at) WHERE check_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS queue_bodies ON queue(attempt_at) WHERE state = 'done' AND payload IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_dispatched ON queue(dispatched_at) WHERE dispatched_at IS NOT NULL;
 UPDATE queue SET created_ms = enqueued_at WHERE state = 'queued' AND created_ms IS NULL;
 CREATE TRIGGER IF NOT EXISTS heads_on_insert AFTER INSERT ON queue BEGIN ${recomputeHead("NEW.conversation_id")} END;
 CREATE TRIGGER IF NOT EXISTS heads_on_update AFTER UPDATE OF state, not_before, created_ms ON queue BEGIN ${recomputeHead("NEW.conversation_id")} END;
@@ -151,9 +153,23 @@ export const SEND_PATH = {
    * an index search in the plan and a read of every queued row (the drain benchmark found it).
    */
   dropOtherReservations: "UPDATE queue INDEXED BY queue_reserved SET ready_at = NULL WHERE ready_at IS NOT NULL AND state = 'queued' AND id <> ?",
+  /** The latest sends, newest first: the rate's window after a restart. */
+  recentSends: "SELECT dispatched_at AS at, cost FROM queue INDEXED BY queue_dispatched WHERE dispatched_at IS NOT NULL ORDER BY dispatched_at DESC LIMIT ?",
   /** A sent message's body is dropped once it is old enough, final status or not. */
   dropOldBodies: "UPDATE queue SET payload = NULL WHERE state = 'done' AND payload IS NOT NULL AND attempt_at < ?",
 } as const;
+
+/**
+ * The rate's window as the queue remembers it: its last sends (an object that just started, at
+ * `now`). Their answers went with the instance that sent them: each counts as reaching Twilio as
+ * late as it could, `now` or when the request would have been given up (`timeoutMs`).
+ */
+export function restoreWindow(sql: SqlStorage, rate: number, now: number, timeoutMs: number): SendWindow {
+  const window = new SendWindow(rate);
+  const recent = sql.exec<{ at: number; cost: number }>(SEND_PATH.recentSends, Math.ceil(rate)).toArray();
+  for (const send of recent.reverse()) window.add(send.at, send.cost, Math.max(send.at, Math.min(now, send.at + timeoutMs)));
+  return window;
+}
 
 /** Queues a send unless its CXone id is known already; false then. */
 export function insertJob(sql: SqlStorage, job: OutboundJob, now: number): boolean {

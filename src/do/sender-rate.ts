@@ -1,25 +1,36 @@
 import { requireConfig } from "../config";
-import { RateBucket } from "../domain/outbound/bucket";
+import { RateBucket, SendWindow } from "../domain/outbound/bucket";
 import { objectRate } from "../domain/outbound/shards";
-import { SEND_PATH, type QueueRow } from "./sender-queue";
+import { restoreWindow, SEND_PATH, type QueueRow } from "./sender-queue";
 import type { Meta } from "./storage";
 
-/** A sender object's rate bucket (contract §5), kept in `meta` so its slots survive restarts. */
+/**
+ * A sender object's rate (contract §5): its bucket's schedule, kept in `meta` so the slots survive
+ * restarts, and the window of its last sends, kept in memory and rebuilt from the queue.
+ */
 export class SenderRate {
+  private window: SendWindow | undefined;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly meta: Meta,
   ) {}
 
-  /** When `head` may leave: its reserved slot, reserved now if it has none. */
+  /**
+   * When `head` may leave: its reserved slot (reserved now if it has none) and room in the window;
+   * Infinity while the window waits for Twilio's answer to an earlier send. In whole milliseconds,
+   * as the clock and alarms are: a slot between two would have the drain sleep until the clock
+   * passed it (a test's clock, moved to the alarm, never does).
+   */
   leaveAt(head: QueueRow, now: number): number {
-    return head.ready_at ?? this.reserve(head, now);
+    return Math.ceil(Math.max(head.ready_at ?? this.reserve(head, now), this.recent().roomAt(now, head.cost)));
   }
 
-  /** A message left at `at`. */
-  sent(at: number): void {
+  /** A message of `cost` segments left at `at`; returns what to call, once, with the time Twilio answered it. */
+  sent(at: number, cost: number): (answeredAt: number) => void {
     this.change((b) => b.sent(at));
+    return this.recent().add(at, cost);
   }
 
   /** Pushes the next send back, e.g. after Twilio answered 429 with Retry-After. */
@@ -32,8 +43,12 @@ export class SenderRate {
     return this.bucket().tat;
   }
 
+  private rate(): number {
+    return objectRate(requireConfig(this.env), this.meta.get("sender") ?? "");
+  }
+
   private bucket(): RateBucket {
-    return new RateBucket(objectRate(requireConfig(this.env), this.meta.get("sender") ?? ""), Number(this.meta.get("tat") ?? 0));
+    return new RateBucket(this.rate(), Number(this.meta.get("tat") ?? 0));
   }
 
   private change<T>(apply: (bucket: RateBucket) => T): T {
@@ -41,6 +56,13 @@ export class SenderRate {
     const result = apply(bucket);
     this.meta.set("tat", String(bucket.tat));
     return result;
+  }
+
+  /** The window of the last sends; the queue's after a start or a change of rate. */
+  private recent(): SendWindow {
+    const rate = this.rate();
+    if (this.window?.rate !== rate) this.window = restoreWindow(this.sql, rate, Date.now(), requireConfig(this.env).UPSTREAM_TIMEOUT_MS);
+    return this.window;
   }
 
   /**

@@ -86,10 +86,11 @@ export class SendWork {
   }
 
   /**
-   * Hands one message to Twilio. `now` is the slot the bucket gave it. The row leaves `queued`
-   * before the first await, so the drain loop cannot pick it a second time meanwhile.
+   * Hands one message to Twilio. `now` is the slot the bucket gave it; `answered` learns when
+   * Twilio answered (the rate's window). The row leaves `queued` before the first await, so the
+   * drain loop cannot pick it a second time meanwhile.
    */
-  async dispatch(row: QueueRow, now: number, twilio: TwilioApi): Promise<void> {
+  async dispatch(row: QueueRow, now: number, twilio: TwilioApi, answered: (at: number) => void): Promise<void> {
     const job = JSON.parse(row.payload!) as OutboundJob;
     if (row.recheck) {
       // In flight while Twilio is asked (a restart meanwhile finds it unresolved and asks again).
@@ -106,15 +107,17 @@ export class SendWork {
     );
     const config = requireConfig(this.env);
     try {
-      const sent = await twilio.send({
-        to: job.to,
-        body: job.body,
-        from: job.from,
-        messagingServiceSid: job.messagingServiceSid,
-        mediaUrls: job.mediaUrls,
-        statusCallback: statusCallbackUrl(config.PUBLIC_BASE_URL, this.lifecycle.senderKey(), row.id),
-        ...(job.template ? { content: { sid: job.template.contentSid, variables: job.template.variables } } : {}),
-      });
+      const sent = await twilio
+        .send({
+          to: job.to,
+          body: job.body,
+          from: job.from,
+          messagingServiceSid: job.messagingServiceSid,
+          mediaUrls: job.mediaUrls,
+          statusCallback: statusCallbackUrl(config.PUBLIC_BASE_URL, this.lifecycle.senderKey(), row.id),
+          ...(job.template ? { content: { sid: job.template.contentSid, variables: job.template.variables } } : {}),
+        })
+        .finally(() => answered(Date.now()));
       await this.accepted(row.id, sent, "outbound.sent");
       // A Messaging Service picked the number: the reply will come to that one.
       if (job.proactive && sent.from && sent.from !== job.business) {

@@ -250,6 +250,11 @@ export class SenderDO extends SqliteObject {
       }
       if (head.ready_at === null && (await this.work.refuseIfBlocked(head))) continue;
       const readyAt = this.rate.leaveAt(head, now);
+      if (readyAt === Infinity) {
+        // The rate's window waits for Twilio's answer to a send in flight (always one of ours).
+        await this.pause(Promise.race(this.sending.values()));
+        continue;
+      }
       if (readyAt > now) {
         // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.
         if (readyAt - now > config.SENDER_INLINE_WAIT_MS) {
@@ -259,8 +264,10 @@ export class SenderDO extends SqliteObject {
         await this.pause(new Promise((resolve) => setTimeout(resolve, readyAt - now)));
         continue;
       }
-      this.rate.sent(now);
-      const send = this.work.dispatch(head, now, twilio).finally(() => {
+      const answered = this.rate.sent(now, head.cost);
+      const send = this.work.dispatch(head, now, twilio, answered).finally(() => {
+        // Answered already unless the send never reached Twilio's answer (a throw before it).
+        answered(Date.now());
         this.sending.delete(head.id);
         this.interrupt?.();
       });

@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { spacingMs, worstWindow } from "../../src/domain/outbound/bucket";
+import { restoreWindow } from "../../src/do/sender-queue";
 import { useEmulators } from "../support/emulators";
 import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
 
@@ -21,7 +23,7 @@ async function sendAll(bodies: string[], rate = 5) {
 }
 
 describe("the per-sender rate bucket, in segments", () => {
-  it("sends 40 single-segment replies at 5 segments/s over ≈ 7.8 s, never more than 5 in a second", async () => {
+  it("sends 40 single-segment replies at 5 segments/s over ≈ 8 s, never more than 5 in a second", async () => {
     const { log } = await sendAll(Array.from({ length: 40 }, (_, i) => `short ${i}`));
     const span = log.at(-1)!.at - log[0]!.at;
     expect(span).toBeGreaterThanOrEqual(7_800);
@@ -47,5 +49,31 @@ describe("the per-sender rate bucket, in segments", () => {
     const { log } = await sendAll(Array.from({ length: 6 }, () => emoji));
     expect(log.every((l) => l.segments === 2)).toBe(true);
     expect(worstWindow(log, 5)).toBeLessThanOrEqual(5);
+  });
+
+  it("remembers the last second's sends across a restart: a sender that caught up waits out its window", async () => {
+    const { from } = await sendAll(Array.from({ length: 2 }, (_, i) => `seed ${i}`));
+    await runInDurableObject(sender(from), async (_instance, state) => {
+      // Five sends caught up within 40 ms, written as the drain writes them; then the object restarts.
+      const now = Date.now();
+      state.storage.sql.exec("UPDATE queue SET dispatched_at = NULL");
+      for (let i = 0; i < 5; i++) {
+        state.storage.sql.exec(
+          "INSERT INTO queue (id, conversation_id, created_time, enqueued_at, not_before, cost, state, dispatched_at) VALUES (?, 'c', '', ?, ?, 1, 'done', ?)",
+          `restart-${i}`,
+          now,
+          now,
+          now - 40 + i * 10,
+        );
+      }
+      // Their answers went with the old instance: each counts as reaching Twilio when the new one
+      // started (here 30 ms after the last send), or once its request would have been given up.
+      const started = now + 30;
+      expect(restoreWindow(state.storage.sql, 5, started, 10_000).roomAt(started, 1)).toBe(started + 1_000);
+      expect(restoreWindow(state.storage.sql, 5, started, 20).roomAt(started, 1)).toBe(now - 40 + 20 + 1_000);
+      // A send older than the window does not hold the next one back.
+      state.storage.sql.exec("UPDATE queue SET dispatched_at = ? WHERE id = 'restart-0'", now - 50_000);
+      expect(restoreWindow(state.storage.sql, 5, started, 10_000).roomAt(started, 1)).toBe(started);
+    });
   });
 });
