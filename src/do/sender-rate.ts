@@ -18,8 +18,8 @@ export class SenderRate {
   ) {}
 
   /**
-   * When `head` may leave: its reserved slot (reserved now if it has none) and room in the window;
-   * Infinity while the window waits for Twilio's answer to an earlier send. In whole milliseconds,
+   * When `head` may leave: its reserved slot (reserved now if it has none) and room in the window
+   * (provisional while an earlier send's answer is out). In whole milliseconds,
    * as the clock and alarms are: a slot between two would have the drain sleep until the clock
    * passed it (a test's clock, moved to the alarm, never does).
    */

@@ -250,11 +250,6 @@ export class SenderDO extends SqliteObject {
       }
       if (head.ready_at === null && (await this.work.refuseIfBlocked(head))) continue;
       const readyAt = this.rate.leaveAt(head, now);
-      if (readyAt === Infinity) {
-        // The rate's window waits for Twilio's answer to a send in flight (always one of ours).
-        await this.pause(Promise.race(this.sending.values()));
-        continue;
-      }
       if (readyAt > now) {
         // Short waits are slept here (timer precision keeps the rate); long ones go to the alarm.
         if (readyAt - now > config.SENDER_INLINE_WAIT_MS) {

@@ -68,6 +68,14 @@ export class RateBucket {
 }
 
 /**
+ * How long a request still out is taken to need at most to reach Twilio: one whose answer hangs
+ * (until `UPSTREAM_TIMEOUT_MS` gives it up) holds its sender back this much, not the whole timeout.
+ * A request that reached Twilio later than this and was not answered by then could put one send
+ * too many into a second at Twilio; a request that was answered never can.
+ */
+export const ANSWER_WAIT_MS = 1_000;
+
+/**
  * A segment in the sender's window, where the bucket counts it, and how long its message's request
  * took to be answered at most (unknown while it is out).
  */
@@ -101,8 +109,9 @@ export class SendWindow {
   }
 
   /**
-   * The earliest time from `now` at which a message of `cost` segments may leave; Infinity while
-   * it waits for Twilio's answer to an earlier send.
+   * The earliest time from `now` at which a message of `cost` segments may leave. A send whose
+   * answer is still out counts as answered `ANSWER_WAIT_MS` after it left: the time is provisional,
+   * and the drain asks again when the answer comes.
    */
   roomAt(now: number, cost: number): number {
     const c = Math.max(1, cost);
@@ -113,8 +122,7 @@ export class SendWindow {
     for (let j = 1; j <= Math.min(c, this.places); j++) {
       const before = this.points[n + j - this.places - 1];
       if (before === undefined) continue;
-      if (before.took === undefined) return Infinity;
-      at = Math.max(at, before.at + Math.max(this.span, before.took + this.second) + (c - j) * spacing);
+      at = Math.max(at, before.at + Math.max(this.span, (before.took ?? ANSWER_WAIT_MS) + this.second) + (c - j) * spacing);
     }
     return at;
   }
