@@ -510,16 +510,16 @@ function report(r) {
     );
     out.push("", rateTable(r.rate.rows), "");
     out.push("Added delay = from the push until Twilio has the message, for a message arriving when the bucket has room; it includes the 250 ms ordering window (OUTBOUND_ORDER_WINDOW_MS).");
-    const jitter = r.rate.rows.filter((row) => row.worst > row.rate && row.worstDispatch <= row.rate);
-    if (jitter.length > 0) {
+    const overAtTwilio = r.rate.rows.filter((row) => row.worst > row.rate && row.worstDispatch <= row.rate);
+    if (overAtTwilio.length > 0) {
       out.push(
         "",
-        `At ${jitter.map((row) => `${row.rate}/s`).join(", ")} the bucket dispatched within the limit, but Twilio (the emulator) saw ${jitter.map((row) => row.worst).join(", ")} sends in its worst one-second window: the sender's window (src/domain/outbound/bucket.ts) lets a send leave only a second after Twilio answered the one rate places before it, so this is a fault in the bridge, or a clock that differs between the bridge and the emulator.`,
+        `At ${overAtTwilio.map((row) => `${row.rate}/s`).join(", ")} the bucket dispatched within the limit, but Twilio (the emulator) saw ${overAtTwilio.map((row) => row.worst).join(", ")} sends in its worst one-second window: the sender's window (src/domain/outbound/bucket.ts) lets a send leave only a second after Twilio answered the one rate places before it, so this is a fault in the bridge, or a clock that differs between the bridge and the emulator.`,
       );
     }
     const badRate = r.rate.rows.filter((row) => row.worstDispatch > row.rate);
     if (badRate.length > 0) r.failures.push(`the rate bucket dispatched more than its limit in one second at ${badRate.map((row) => `${row.rate}/s`).join(", ")}`);
-    if (jitter.length > 0) r.failures.push(`Twilio received more than the rate bucket's limit in one second at ${jitter.map((row) => `${row.rate}/s`).join(", ")}`);
+    if (overAtTwilio.length > 0) r.failures.push(`Twilio received more than the rate bucket's limit in one second at ${overAtTwilio.map((row) => `${row.rate}/s`).join(", ")}`);
     const starved = r.rate.rows.filter((row) => row.utilization < 0.95);
     if (starved.length > 0) {
       out.push(

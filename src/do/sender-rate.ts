@@ -19,9 +19,9 @@ export class SenderRate {
 
   /**
    * When `head` may leave: its reserved slot (reserved now if it has none) and room in the window
-   * (provisional while an earlier send's answer is out). In whole milliseconds,
-   * as the clock and alarms are: a slot between two would have the drain sleep until the clock
-   * passed it (a test's clock, moved to the alarm, never does).
+   * (provisional while an earlier send's answer is out). In whole milliseconds, as the clock and
+   * alarms are: a slot between two would have the drain sleep until the clock passed it (a test's
+   * clock, moved to the alarm, never does).
    */
   leaveAt(head: QueueRow, now: number): number {
     return Math.ceil(Math.max(head.ready_at ?? this.reserve(head, now), this.recent().roomAt(now, head.cost)));

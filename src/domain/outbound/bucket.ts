@@ -76,12 +76,12 @@ export class RateBucket {
 export const ANSWER_WAIT_MS = 1_000;
 
 /**
- * A segment in the sender's window, where the bucket counts it, and how long its message's request
- * took to be answered at most (unknown while it is out).
+ * A segment in the sender's window, where the bucket counts it, and its message's request: how long
+ * it took to be answered at most (unknown while it is out), shared by the message's segments.
  */
 interface Point {
   at: number;
-  took: number | undefined;
+  request: { took: number | undefined };
 }
 
 /**
@@ -122,7 +122,7 @@ export class SendWindow {
     for (let j = 1; j <= Math.min(c, this.places); j++) {
       const before = this.points[n + j - this.places - 1];
       if (before === undefined) continue;
-      at = Math.max(at, before.at + Math.max(this.span, (before.took ?? ANSWER_WAIT_MS) + this.second) + (c - j) * spacing);
+      at = Math.max(at, before.at + Math.max(this.span, (before.request.took ?? ANSWER_WAIT_MS) + this.second) + (c - j) * spacing);
     }
     return at;
   }
@@ -134,17 +134,12 @@ export class SendWindow {
    * as Twilio sees them.
    */
   add(at: number, cost: number, arrivedBy?: number): (answeredAt: number) => void {
-    const c = Math.max(1, cost);
-    const mine: Point[] = [];
     const took = (until: number) => Math.max(0, until - at);
-    for (let i = c - 1; i >= 0; i--) {
-      const point = { at: at - i * spacingMs(this.rate), took: arrivedBy === undefined ? undefined : took(arrivedBy) };
-      mine.push(point);
-      this.points.push(point);
-    }
+    const request = { took: arrivedBy === undefined ? undefined : took(arrivedBy) };
+    for (let i = Math.max(1, cost) - 1; i >= 0; i--) this.points.push({ at: at - i * spacingMs(this.rate), request });
     if (this.points.length > this.places) this.points.splice(0, this.points.length - this.places);
     return (answeredAt) => {
-      for (const point of mine) point.took ??= took(answeredAt);
+      request.took ??= took(answeredAt);
     };
   }
 }
