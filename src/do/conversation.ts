@@ -12,10 +12,16 @@ import { log } from "../log";
 import { SerialRunner } from "./runner";
 import { SqliteObject } from "./sqlite-object";
 import { hasDirty, markSynced, syncDirty } from "./storage";
-import { conversationChanged, mirrorRow, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
+import { conversationChanged, mirrorRows, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
 
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
+/**
+ * A busy thread's D1 traffic, at most once this often (each of the two): the lookup for a newer
+ * proactive conversation, and the mirror of its texts, all changed rows in one write. A thread
+ * that texts less often than this (nearly all) is looked up and mirrored with every text.
+ */
+const D1_EVERY_MS = 1_000;
 
 export interface InboundStatus {
   conversationId: string | null;
@@ -35,6 +41,9 @@ export interface InboundStatus {
  */
 export class ConversationDO extends SqliteObject {
   private readonly runner = new SerialRunner((force) => this.pass(force));
+  /** When this object last looked for a newer proactive conversation, and last wrote its mirror. */
+  private lookedAt = -Infinity;
+  private mirroredAt = -Infinity;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, THREAD_SCHEMA);
@@ -66,7 +75,7 @@ export class ConversationDO extends SqliteObject {
     // the moment Twilio has its answer (D1 down: the alarm writes it, as for any other text).
     if (msg.optOut) {
       const row = this.row(msg.sid)!;
-      await mirrorRow(this.env, this.meta, row).then(
+      await mirrorRows(this.env, this.meta, [row]).then(
         () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
         () => undefined,
       );
@@ -79,6 +88,7 @@ export class ConversationDO extends SqliteObject {
    * (an operator's "retry now", the reconciler).
    */
   async deliver(force = false): Promise<InboundStatus> {
+    this.d1Now();
     await this.runner.run(force);
     return this.status();
   }
@@ -90,6 +100,7 @@ export class ConversationDO extends SqliteObject {
       Date.now(),
       sid,
     );
+    this.d1Now();
     await this.runner.run(true);
     return this.status(sid);
   }
@@ -133,10 +144,11 @@ export class ConversationDO extends SqliteObject {
       const before = thread.conversationId;
       const started = Date.now();
       try {
-        if (!adopted) {
+        if (!adopted && now - this.lookedAt >= D1_EVERY_MS) {
           if (await this.adoptProactive(db, thread)) conversationChanged(this.meta);
-          adopted = true;
+          this.lookedAt = now;
         }
+        adopted = true;
         // The window opens before the agent can see the message, so a reply to it is never refused.
         if (isWhatsApp(msg.to)) await this.env.SENDER.getByName(msg.to).openWindow(msg.from, Date.parse(msg.receivedAt));
         const result = await cxone.deliverInbound(thread, msg);
@@ -186,7 +198,16 @@ export class ConversationDO extends SqliteObject {
       }
     }
 
-    const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (row) => mirrorRow(this.env, this.meta, row));
+    let mirrorAt = Infinity;
+    if (hasDirty(this.sql, "inbound")) {
+      if (now - this.mirroredAt >= D1_EVERY_MS) {
+        this.mirroredAt = now;
+        const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (rows) => mirrorRows(this.env, this.meta, rows));
+        // More than one write's worth waits its turn; a failed write, its retry.
+        if (!synced) mirrorAt = Date.now() + SYNC_RETRY_MS;
+        else if (hasDirty(this.sql, "inbound")) mirrorAt = now + D1_EVERY_MS;
+      } else mirrorAt = this.mirroredAt + D1_EVERY_MS;
+    }
     // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
     // The object's clock, as the wake below is: on two clocks a row due by one and kept by the other
     // re-arms the alarm for the same moment forever.
@@ -199,9 +220,12 @@ export class ConversationDO extends SqliteObject {
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
     // an idle thread still wakes when its oldest delivered row is due for pruning.
     const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
-    await this.clock.at(
-      Math.min(next ?? Infinity, synced && !hasDirty(this.sql, "inbound") ? Infinity : Date.now() + SYNC_RETRY_MS, oldest === null ? Infinity : oldest + retentionMs),
-    );
+    await this.clock.at(Math.min(next ?? Infinity, mirrorAt, oldest === null ? Infinity : oldest + retentionMs));
+  }
+
+  /** An explicit call (an operator, the reconciler) looks and writes at once. */
+  private d1Now(): void {
+    this.lookedAt = this.mirroredAt = -Infinity;
   }
 
   private oldestDelivered(): number | null {

@@ -93,25 +93,24 @@ export class Clock {
 
 /**
  * Rows an object keeps with `version`/`synced_version` have a mirror in D1; this writes the
- * mirror of every row that is behind, oldest first, and stops at the first failure (D1 being
- * down is retried on the next run; the object's own copy is the truth meanwhile).
+ * mirror of every row that is behind (the oldest 100) in one write, or none of them: D1 being
+ * down is retried on the next run; the object's own copy is the truth meanwhile.
  */
 export async function syncDirty<R extends { version: number; [key: string]: SqlStorageValue }>(
   sql: SqlStorage,
   table: string,
   key: string,
-  write: (row: R) => Promise<void>,
+  write: (rows: R[]) => Promise<void>,
 ): Promise<boolean> {
   const dirty = sql.exec<R>(`SELECT * FROM ${table} WHERE synced_version < version ORDER BY seq LIMIT 100`).toArray();
-  for (const row of dirty) {
-    try {
-      await write(row);
-      markSynced(sql, table, key, row[key] as string, row.version);
-    } catch (err) {
-      log("warn", "d1.retry", { kind: table, reason: asAppError(err).detail });
-      return false;
-    }
+  if (dirty.length === 0) return true;
+  try {
+    await write(dirty);
+  } catch (err) {
+    log("warn", "d1.retry", { kind: table, reason: asAppError(err).detail });
+    return false;
   }
+  for (const row of dirty) markSynced(sql, table, key, row[key] as string, row.version);
   return true;
 }
 

@@ -74,19 +74,25 @@ export interface Row {
   [key: string]: SqlStorageValue;
 }
 
-/** Writes the D1 mirror of one row (the conversation row too when it changed or is stale). */
-export async function mirrorRow(env: Env, meta: Meta, row: Row): Promise<void> {
+/**
+ * Writes the D1 mirror of these rows in one batch (the conversation row too when it changed or is
+ * stale, with the first delivered row that shows it).
+ */
+export async function mirrorRows(env: Env, meta: Meta, rows: Row[]): Promise<void> {
   const config = requireConfig(env);
   const now = Date.now();
-  const conversation = row.state === "delivered" ? row.conversation_id : null;
-  const touch = conversation !== null && (meta.get(MIRRORED) !== conversation || now - Number(meta.get(MIRRORED_AT)) >= ACTIVITY_MIRROR_MS);
-  await recordInbound(
-    database(env.DB),
-    {
+  let mirrored = meta.get(MIRRORED);
+  let mirroredAt = Number(meta.get(MIRRORED_AT));
+  let touched = false;
+  const writes = rows.map((row) => {
+    const conversation = row.state === "delivered" ? row.conversation_id : null;
+    const touch = conversation !== null && (mirrored !== conversation || now - mirroredAt >= ACTIVITY_MIRROR_MS);
+    if (touch) [mirrored, mirroredAt, touched] = [conversation, now, true];
+    return {
       sid: row.sid,
       customer: meta.get("customer")!,
       business: meta.get("business")!,
-      state: row.state === "pending" ? "received" : row.state,
+      state: row.state === "pending" ? ("received" as const) : row.state,
       segments: row.segments,
       encoding: row.encoding,
       optOut: row.opt_out ?? undefined,
@@ -99,11 +105,11 @@ export async function mirrorRow(env: Env, meta: Meta, row: Row): Promise<void> {
       place: row.seq,
       service: row.service,
       touchConversation: touch,
-    },
-    now,
-  );
-  if (touch) {
-    meta.set(MIRRORED, conversation);
+    };
+  });
+  await recordInbound(database(env.DB), writes, now);
+  if (touched) {
+    meta.set(MIRRORED, mirrored!);
     meta.set(MIRRORED_AT, String(now));
   }
 }

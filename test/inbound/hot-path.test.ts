@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { env } from "cloudflare:workers";
+import { TEST_BINDINGS as B } from "../support/bindings";
+import { step } from "../support/clock";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
 
@@ -54,5 +57,62 @@ describe("the inbound hot path", () => {
     await postInbound(inboundFields({ From: customer, Body: "three" }));
     await thread(customer).deliver();
     expect(await lastInbound(customer)).toBe(stale);
+  });
+
+  describe("on a busy thread, D1 at most once a second", () => {
+    // Alarms armed from a clock a minute ahead never fire on the wall clock: the test steps them.
+    const freeze = (at: number) => vi.spyOn(Date, "now").mockReturnValue(at);
+    const texts = (customer: string, ...bodies: string[]) => bodies.map((Body) => inboundFields({ From: customer, Body }));
+
+    it("delivers at once and mirrors the texts of the second after the last write together, a second on", async () => {
+      const customer = phone();
+      freeze(Date.now() + 60_000);
+      const [one, ...more] = texts(customer, "one", "two", "three");
+      await postInbound(one!);
+      expect(await step(thread(customer))).toBe(true);
+      expect(await mirrorOf(one!.MessageSid!)).toBe(1);
+
+      for (const text of more) await postInbound(text);
+      expect(await step(thread(customer))).toBe(true);
+      expect(emu.cxone.conversationsOf(customer)[0]!.messages.map((m) => m.text)).toEqual(["one", "two", "three"]);
+      expect(await Promise.all(more.map((t) => mirrorOf(t.MessageSid!)))).toEqual([0, 0]);
+
+      expect(await step(thread(customer))).toBe(true);
+      expect(await Promise.all(more.map((t) => d1Count("SELECT COUNT(*) AS n FROM messages WHERE message_sid = ? AND state = 'delivered'", t.MessageSid!)))).toEqual([1, 1]);
+    });
+
+    it("looks for a newer proactive conversation at most once a second, and an explicit delivery looks at once", async () => {
+      const customer = phone();
+      const at = Date.now() + 60_000;
+      freeze(at);
+      const [one, two, three, four] = texts(customer, "one", "two", "three", "four");
+      await postInbound(one!);
+      await step(thread(customer));
+      const [earlier] = emu.cxone.conversationsOf(customer);
+
+      const opened = () => {
+        const { conversation } = emu.cxone.state.createConversation(
+          { channel_type: "sms", initiated_by: "business", direction: "outbound", proactive: true, participants: [{ role: "customer", address: customer, address_type: "phone" }] } as never,
+          crypto.randomUUID(),
+        );
+        return env.DB.prepare("INSERT INTO conversations (id, customer, business, status, proactive, created_at) VALUES (?, ?, ?, 'active', 1, ?)")
+          .bind(conversation.id, customer, B.TWILIO_FROM_NUMBER, Date.now() + 2)
+          .run()
+          .then(() => conversation);
+      };
+      const alert = await opened();
+      await postInbound(two!);
+      await step(thread(customer));
+      freeze(at + 1_500);
+      await postInbound(three!);
+      await step(thread(customer));
+      expect(earlier!.messages.map((m) => m.text)).toEqual(["one", "two"]);
+      expect(alert.messages.map((m) => m.text)).toEqual(["three"]);
+
+      const second = await opened();
+      await postInbound(four!);
+      await thread(customer).deliver();
+      expect(second.messages.map((m) => m.text)).toEqual(["four"]);
+    });
   });
 });

@@ -64,10 +64,15 @@ const touchConversation = prepared<{ id: string; customer: string; business: str
 );
 
 /**
- * Writes the D1 mirror of an inbound message's state. "received" only ever inserts, so a late
- * write of the first state can never undo a later one.
+ * Writes the D1 mirror of inbound messages' states, one thread's rows in one batch (one round
+ * trip, one transaction). "received" only ever inserts, so a late write of the first state can
+ * never undo a later one.
  */
-export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): Promise<void> {
+export async function recordInbound(db: Db, rows: InboundRow[], now = Date.now()): Promise<void> {
+  if (rows.length > 0) await db.$client.batch(rows.flatMap((row) => inboundStatements(db, row, now)));
+}
+
+function inboundStatements(db: Db, row: InboundRow, now: number): D1PreparedStatement[] {
   const statements = [
     upsertMessage(db, {
       direction: "inbound",
@@ -103,7 +108,7 @@ export async function recordInbound(db: Db, row: InboundRow, now = Date.now()): 
     );
     statements.push(...consent.map((q) => statementOf(db, q)));
   }
-  await db.$client.batch(statements);
+  return statements;
 }
 
 export async function markConversationGone(db: Db, conversationId: string): Promise<void> {
