@@ -134,7 +134,6 @@ export class ConversationDO extends SqliteObject {
     const cxone = cxonePort(this.env);
     const db = database(this.env.DB);
     const thread: Thread = { conversationId: this.meta.get("conversationId"), generation: Number(this.meta.get("generation") ?? 0) };
-    let adopted = false;
 
     for (;;) {
       const head = this.sql.exec<Row>("SELECT * FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
@@ -144,11 +143,11 @@ export class ConversationDO extends SqliteObject {
       const before = thread.conversationId;
       const started = Date.now();
       try {
-        if (!adopted && now - this.lookedAt >= D1_EVERY_MS) {
+        // Once a pass at most, too: the lookup's time is the pass's.
+        if (now - this.lookedAt >= D1_EVERY_MS) {
           if (await this.adoptProactive(db, thread)) conversationChanged(this.meta);
           this.lookedAt = now;
         }
-        adopted = true;
         // The window opens before the agent can see the message, so a reply to it is never refused.
         if (isWhatsApp(msg.to)) await this.env.SENDER.getByName(msg.to).openWindow(msg.from, Date.parse(msg.receivedAt));
         const result = await cxone.deliverInbound(thread, msg);
@@ -199,15 +198,17 @@ export class ConversationDO extends SqliteObject {
     }
 
     let mirrorAt = Infinity;
-    if (hasDirty(this.sql, "inbound")) {
-      if (now - this.mirroredAt >= D1_EVERY_MS) {
-        this.mirroredAt = now;
-        const synced = await syncDirty<Row>(this.sql, "inbound", "sid", (rows) => mirrorRows(this.env, this.meta, rows));
-        // More than one write's worth waits its turn; a failed write, its retry.
-        if (!synced) mirrorAt = Date.now() + SYNC_RETRY_MS;
-        else if (hasDirty(this.sql, "inbound")) mirrorAt = now + D1_EVERY_MS;
-      } else mirrorAt = this.mirroredAt + D1_EVERY_MS;
+    if (now - this.mirroredAt >= D1_EVERY_MS) {
+      // Taken before the write: an explicit delivery that clears it meanwhile gets its own write.
+      const last = this.mirroredAt;
+      this.mirroredAt = now;
+      const written = await syncDirty<Row>(this.sql, "inbound", "sid", (rows) => mirrorRows(this.env, this.meta, rows));
+      // Nothing was behind (no await came between): the next text need not wait on this pass.
+      if (written === 0) this.mirroredAt = last;
+      else if (written === false) mirrorAt = Date.now() + SYNC_RETRY_MS;
     }
+    // Rows changed since (or more than one write's worth) wait for the next second.
+    if (mirrorAt === Infinity && hasDirty(this.sql, "inbound")) mirrorAt = Math.max(this.mirroredAt + D1_EVERY_MS, now);
     // Delivered rows stay (without body) for RETENTION_DAYS, so a late Twilio replay is still a duplicate.
     // The object's clock, as the wake below is: on two clocks a row due by one and kept by the other
     // re-arms the alarm for the same moment forever.

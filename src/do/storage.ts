@@ -94,16 +94,17 @@ export class Clock {
 /**
  * Rows an object keeps with `version`/`synced_version` have a mirror in D1; this writes the
  * mirror of every row that is behind (the oldest 100) in one write, or none of them: D1 being
- * down is retried on the next run; the object's own copy is the truth meanwhile.
+ * down is retried on the next run; the object's own copy is the truth meanwhile. Answers how many
+ * rows it wrote, or false when the write failed.
  */
 export async function syncDirty<R extends { version: number; [key: string]: SqlStorageValue }>(
   sql: SqlStorage,
   table: string,
   key: string,
   write: (rows: R[]) => Promise<void>,
-): Promise<boolean> {
+): Promise<number | false> {
   const dirty = sql.exec<R>(`SELECT * FROM ${table} WHERE synced_version < version ORDER BY seq LIMIT 100`).toArray();
-  if (dirty.length === 0) return true;
+  if (dirty.length === 0) return 0;
   try {
     await write(dirty);
   } catch (err) {
@@ -111,7 +112,7 @@ export async function syncDirty<R extends { version: number; [key: string]: SqlS
     return false;
   }
   for (const row of dirty) markSynced(sql, table, key, row[key] as string, row.version);
-  return true;
+  return dirty.length;
 }
 
 export function markSynced(sql: SqlStorage, table: string, key: string, id: string, version: number): void {

@@ -92,7 +92,15 @@ describe("the inbound hot path", () => {
 
       const opened = () => {
         const { conversation } = emu.cxone.state.createConversation(
-          { channel_type: "sms", initiated_by: "business", direction: "outbound", proactive: true, participants: [{ role: "customer", address: customer, address_type: "phone" }] } as never,
+          {
+            channel_type: "sms",
+            initiated_by: "business",
+            direction: "outbound",
+            proactive: true,
+            participants: [{ role: "customer", address: customer, address_type: "phone" }],
+            status: "active",
+            properties: { business_number: B.TWILIO_FROM_NUMBER },
+          },
           crypto.randomUUID(),
         );
         return env.DB.prepare("INSERT INTO conversations (id, customer, business, status, proactive, created_at) VALUES (?, ?, ?, 'active', 1, ?)")

@@ -69,7 +69,7 @@ const touchConversation = prepared<{ id: string; customer: string; business: str
  * never undo a later one.
  */
 export async function recordInbound(db: Db, rows: InboundRow[], now = Date.now()): Promise<void> {
-  if (rows.length > 0) await db.$client.batch(rows.flatMap((row) => inboundStatements(db, row, now)));
+  await db.$client.batch(rows.flatMap((row) => inboundStatements(db, row, now)));
 }
 
 function inboundStatements(db: Db, row: InboundRow, now: number): D1PreparedStatement[] {
