@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { worstWindow } from "../../src/domain/outbound/bucket";
 import { TEST_BINDINGS as B } from "../support/bindings";
 import { useEmulators } from "../support/emulators";
@@ -12,9 +12,16 @@ const SHARDS = [0, 1, 2, 3].map((k) => `${SERVICE}#${k}`);
 describe("a Messaging Service's queue split over sender objects", () => {
   const emu = useEmulators();
   const push = pusher(emu);
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it("spreads conversations over every shard, keeps each conversation's order, and never exceeds the service's rate together", async () => {
-    // 160 one-message conversations and 8 conversations of 5 replies each, pushed newest first.
+    // 160 one-message conversations and 8 conversations of 5 replies each, pushed newest first,
+    // all at one instant of a wall clock held a minute ahead: the steps move the objects' clocks,
+    // and the loaded CI machine cannot push a thread's oldest reply after its ordering window
+    // (it did: reply 1 before reply 0).
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
     const singles = Array.from({ length: 160 }, () => outboundItem({ from: SERVICE }));
     const threads = Array.from({ length: 8 }, () => {
       const conversationId = `conv-${crypto.randomUUID()}`;
