@@ -3,10 +3,10 @@ import { addOptOut, outboundByCxoneId } from "../adapters/db/outbound";
 import type { TwilioApi } from "../adapters/twilio/client";
 import { applyStatus, type Applied, type StatusDeps, type StatusEvent, type Tracked } from "../domain/status-apply";
 import { isTwilioStatus, VALIDITY_WINDOW_MS } from "../domain/status";
-import type { Receipt } from "../domain/cxone";
 import { asAppError } from "../errors";
 import { log } from "../log";
 import type { QueueRow } from "./sender-queue";
+import { queueReport } from "./sender-reports";
 
 /**
  * Callbacks that reached the sender before the send they are about had its SID (Twilio called
@@ -42,8 +42,8 @@ export interface StatusHost {
   now(): number;
   /** One more try through the bucket after a carrier error (SenderDO.requeue). */
   requeue(id: string, delayMs: number, sid: string): Promise<boolean>;
-  /** Queues a report for CXone and sends the message's pending reports in order. */
-  receipt(id: string, body: Receipt): Promise<void>;
+  /** Sends the listed messages' pending reports, in order. */
+  flush(opts: { messages: string[] }): Promise<unknown>;
   /** The object's key: the suppression list's business key for a 21610. */
   senderKey(): string | null;
 }
@@ -96,7 +96,12 @@ export function statusDeps(host: StatusHost): StatusDeps {
     async settle(sid) {
       sql.exec("UPDATE queue SET settled = 1, check_at = NULL, version = version + 1 WHERE sid = ?", sid);
     },
-    receipt: (id, body) => host.receipt(id, body),
+    async receipt(id, body) {
+      queueReport(sql, id, body, Date.now());
+    },
+    async flush(id) {
+      await host.flush({ messages: [id] });
+    },
     async suppress(t) {
       // A row queued before the object kept its recipient, whose body is gone too: D1's row knows it.
       const customer = t.customer || (await outboundByCxoneId(database(host.db), t.cxoneMessageId))?.customer;

@@ -115,9 +115,11 @@ export class SenderDO extends SqliteObject {
    * D1's mapping): applied by this object, which holds the message's lifecycle (contract §3).
    */
   async status(id: string, event: StatusEvent, source: "callback" | "reconcile" | "orphan" = "callback"): Promise<string> {
+    // D1's copy and any report that fails (or hangs) are the next pass's: a wake, not a timer (a
+    // timer dies with the object; the alarm does not). Armed before as well as after: a restart
+    // while CXone takes a report left an idle sender nothing to wake it but pruning, days away.
+    await this.clock.soon(Date.now() + SYNC_DELAY_MS);
     const applied = await takeStatus(this.lifecycle, id, event, source);
-    // D1's copy and any report that failed just now are the next pass's: a wake, not a timer (a
-    // timer dies with the object; the alarm does not).
     await this.clock.soon(Date.now() + SYNC_DELAY_MS);
     return applied;
   }

@@ -29,7 +29,10 @@ export interface StatusDeps {
   record(event: StatusEvent, matched: boolean): Promise<void>;
   advance(sid: string, next: TwilioStatus, from: TwilioStatus[], errorCode?: string): Promise<boolean>;
   settle(sid: string): Promise<void>;
+  /** Queues a report durably, sending nothing: every change a status makes is kept before the first network call. */
   receipt(cxoneMessageId: string, body: Receipt): Promise<void>;
+  /** Sends the message's queued reports, in order. */
+  flush(cxoneMessageId: string): Promise<void>;
   suppress(tracked: Tracked): Promise<void>;
   /** One more try through the sender's bucket after `delayMs`; false when it cannot be done. */
   requeue(tracked: Tracked, delayMs: number): Promise<boolean>;
@@ -56,7 +59,11 @@ export async function applyStatus(deps: StatusDeps, event: StatusEvent, source: 
     return "orphan";
   }
   if (source === "callback") await deps.record(event, true);
-  return event.status === "read" ? applyRead(deps, tracked, event, source) : applyTracked(deps, tracked, event, source);
+  const applied = event.status === "read" ? await applyRead(deps, tracked, event, source) : await applyTracked(deps, tracked, event, source);
+  // Sent only now: a read whose delivery it finished once waited for CXone to take that DELIVERED
+  // before queueing its READ, and a restart in that wait lost the READ (found by the soak).
+  if (applied === "final" || applied === "read") await deps.flush(tracked.cxoneMessageId);
+  return applied;
 }
 
 /**

@@ -6,6 +6,8 @@ import type { TwilioStatus } from "../../src/domain/status";
 function message(twilioStatus: string, settled: boolean) {
   const tracked: Tracked = { cxoneMessageId: "m-1", sid: "SM1", sender: "+15550001000", customer: "whatsapp:+14155550100", twilioStatus, settled, carrierRetries: 0, conversationId: "c-1" };
   const receipts: string[] = [];
+  /** Queued receipts and flushes, in the order the status machine made them. */
+  const calls: string[] = [];
   const deps: StatusDeps = {
     find: async () => ({ ...tracked }),
     record: async () => {},
@@ -15,12 +17,16 @@ function message(twilioStatus: string, settled: boolean) {
       return true;
     },
     settle: async () => void (tracked.settled = true),
-    receipt: async (_id, body) => void (receipts.includes(body.status) || receipts.push(body.status)),
+    receipt: async (_id, body) => {
+      calls.push(body.status);
+      if (!receipts.includes(body.status)) receipts.push(body.status);
+    },
+    flush: async () => void calls.push("flush"),
     suppress: async () => {},
     requeue: async () => false,
     finalize: async () => {},
   };
-  return { tracked, receipts, deps };
+  return { tracked, receipts, calls, deps };
 }
 const read = { sid: "SM1", status: "read" as const, at: 0 };
 
@@ -56,5 +62,9 @@ describe("a read report (WhatsApp)", () => {
     const m = message(status, settled);
     await applyStatus(m.deps, read, "callback");
     expect(m.receipts).toEqual(expected);
+    // Both queued before anything goes to CXone: a restart while CXone takes the DELIVERED must
+    // not lose the READ (found by the soak).
+    expect(m.calls.filter((c) => c !== "flush")).toEqual(expected);
+    expect(m.calls.indexOf("flush")).toBe(expected.length ? m.calls.length - 1 : -1);
   });
 });

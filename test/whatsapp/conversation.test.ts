@@ -1,9 +1,10 @@
-import { runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { worstWindow } from "../../src/domain/outbound/bucket";
 import type { Clock } from "../../src/do/storage";
 import { TEST_BINDINGS as B } from "../support/bindings";
+import { step } from "../support/clock";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
 import { outboundItem, pusher, sender, senderNumber, settle } from "../support/outbound";
@@ -150,6 +151,39 @@ describe("WhatsApp, agent replies", () => {
     await emu.twilio.sendStatus(sid, "sent");
     expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
     expect(emu.cxone.state.reportRegressions).toBe(0);
+  });
+
+  it.each([
+    ["the delivered callback comes after", "after"],
+    ["no other callback comes", "never"],
+    ["delivered and reported before", "before"],
+  ])("reports READ within its report's lease when the read callback's object dies while CXone hangs, %s (found by the soak)", async (_case, delivered) => {
+    const number = phone();
+    const business = waSender();
+    const conversation = await customerWrites(wa(number), business);
+    const item = outboundItem({ conversationId: conversation.id, to: wa(number), body: "gate B12" });
+    await push(item);
+    await settle(business);
+    const { sid } = sentTo(wa(number))[0]!;
+    if (delivered === "before") {
+      await emu.twilio.sendStatus(sid, "delivered");
+      expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
+    }
+    // The read callback finishes the delivery if no callback did, and CXone hangs on its first
+    // report. The Worker restarts right then: Twilio never hears back, and does not send the read
+    // again.
+    emu.cxone.faults.add({ method: "PUT", path: "^/api/v2/open-messaging/messages/", kind: "timeout", delayMs: 10_000, times: 1 });
+    const reading = emu.twilio.sendStatus(sid, "read").catch(() => 0);
+    await vi.waitFor(() => expect(emu.cxone.faults.fired.timeout).toBe(1));
+    await abortAllDurableObjects();
+    await reading;
+    if (delivered === "after") await emu.twilio.sendStatus(sid, "delivered");
+    // Time passes to the hung report's lease (a minute): the sender's alarm sends what is left. An
+    // idle sender's only other wake is days away (pruning), so the restart must not take this one.
+    for (let i = 0; i < 10 && reports(item.id).length < 3; i++) await step(sender(business));
+    expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null], ["READ", null]]);
+    const skipped = await runInDurableObject(sender(business), (instance) => (instance as unknown as { clock: Clock }).clock.now() - Date.now());
+    expect(skipped).toBeLessThan(2 * 60_000);
   });
 
   it("counts WhatsApp messages, not segments, against WHATSAPP_MPS: 40 long replies at 20/s", async () => {
