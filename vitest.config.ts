@@ -19,7 +19,7 @@ export default defineConfig(async () => {
         miniflare: { bindings: { ...bindings, TEST_MIGRATIONS: migrations } },
       }),
     ],
-    test: { name, include, exclude, setupFiles: ["./test/support/setup.ts"], globalSetup: ["./test/support/global-setup.ts"], testTimeout: 20_000 },
+    test: { name, include, exclude, setupFiles: ["./test/support/setup.ts"], globalSetup: ["./test/support/global-setup.ts"], testTimeout: 20_000, isolate: false },
   });
   return {
     test: {
