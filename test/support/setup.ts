@@ -1,6 +1,6 @@
 import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, vi } from "vitest";
 import { network, unhandled } from "./network";
 
 const testEnv = env as unknown as { DB: D1Database; TEST_MIGRATIONS: Parameters<typeof applyD1Migrations>[1] };
@@ -36,8 +36,17 @@ afterEach(() => {
 });
 // A file's objects outlive its tests: their alarms go on asking Twilio and CXone (senders check
 // stuck sends on their own backoff) past the interception while the pool tears the runtime down.
-// They go with the file.
+// They go with the file, and so do D1's rows: the files share one runtime (vitest.config.ts), and
+// a row left behind (a proactive conversation of a CXone emulator long gone) once stalled another
+// file's test on the same number.
 afterAll(async () => {
+  // Nor does a clock held still or ahead (vi.spyOn(Date, "now")), nor a spy on the console.
+  vi.restoreAllMocks();
+  vi.useRealTimers();
   await reset();
+  const { results } = await testEnv.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'",
+  ).all<{ name: string }>();
+  if (results.length > 0) await testEnv.DB.batch(results.map(({ name }) => testEnv.DB.prepare(`DELETE FROM "${name}"`)));
   network.disable();
 });
