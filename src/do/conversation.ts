@@ -14,6 +14,8 @@ import { SqliteObject } from "./sqlite-object";
 import { hasDirty, markSynced, syncDirty } from "./storage";
 import { conversationChanged, mirrorRows, pruneDelivered, THREAD_SCHEMA, type InboundState, type Row } from "./thread-store";
 
+/** A text's delivery starts as it is accepted; if the object dies first, its alarm comes this long after. */
+const KICK_FALLBACK_MS = 10_000;
 /** A D1 mirror write that failed is tried again after this long. */
 const SYNC_RETRY_MS = 5_000;
 /**
@@ -68,9 +70,10 @@ export class ConversationDO extends SqliteObject {
       msg.optOut ?? null,
       msg.messagingServiceSid ?? null,
     );
-    // Durable here: Twilio gets its 200 without waiting on D1. The alarm delivers, then writes the
-    // D1 mirror once, usually already as "delivered".
-    await this.clock.soon(now);
+    // Durable here: Twilio gets its 200 without waiting on D1. The pass below delivers, then
+    // writes the D1 mirror once, usually already as "delivered"; should the object die first, this
+    // alarm is its fallback (armed only when no wake is due sooner, as on a busy thread).
+    await this.clock.soon(now + KICK_FALLBACK_MS);
     // Except a keyword: its mirror carries the consent change, and the suppression list holds from
     // the moment Twilio has its answer (D1 down: the alarm writes it, as for any other text).
     if (msg.optOut) {
@@ -80,6 +83,10 @@ export class ConversationDO extends SqliteObject {
         () => undefined,
       );
     }
+    // Started here rather than by an alarm set for now: an alarm per text was two alarm writes and
+    // an alarm invocation (about a tenth of a busy thread's CPU in the bench). Not awaited: the
+    // webhook's answer does not wait on CXone.
+    void this.runner.run(false).catch((err) => log("error", "alarm.failed", { kind: "thread", reason: asAppError(err).detail ?? asAppError(err).publicMessage }));
     return { duplicate: false };
   }
 
