@@ -4,6 +4,7 @@ import { newerProactive } from "../adapters/db/conversations";
 import { markConversationGone } from "../adapters/db/inbound";
 import { requireConfig } from "../config";
 import { backoffDelay, policyFrom } from "../domain/backoff";
+import type { CxonePort } from "../domain/cxone";
 import { isWhatsApp } from "../domain/compliance/e164";
 import { costOf } from "../domain/outbound/job";
 import type { InboundMessage, Thread } from "../domain/inbound";
@@ -46,6 +47,8 @@ export class ConversationDO extends SqliteObject {
   /** When this object last looked for a newer proactive conversation, and last wrote its mirror. */
   private lookedAt = -Infinity;
   private mirroredAt = -Infinity;
+  /** The dialect's port, built once per object rather than per pass. */
+  private port: CxonePort | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, THREAD_SCHEMA);
@@ -53,14 +56,9 @@ export class ConversationDO extends SqliteObject {
 
   /** Records an inbound message durably; delivery happens after the webhook is answered. */
   async accept(msg: InboundMessage): Promise<{ duplicate: boolean }> {
-    if (this.sql.exec("SELECT 1 FROM inbound WHERE sid = ?", msg.sid).toArray().length > 0) return { duplicate: true };
     const now = Date.now();
-    if (!this.meta.get("customer")) {
-      this.meta.set("customer", msg.from);
-      this.meta.set("business", msg.to);
-    }
-    this.sql.exec(
-      "INSERT INTO inbound (sid, payload, state, next_at, received_at, segments, encoding, opt_out, service) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+    const inserted = this.sql.exec(
+      "INSERT INTO inbound (sid, payload, state, next_at, received_at, segments, encoding, opt_out, service) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT(sid) DO NOTHING",
       msg.sid,
       JSON.stringify(msg),
       now,
@@ -69,7 +67,12 @@ export class ConversationDO extends SqliteObject {
       costOf(msg.from, msg.body).encoding,
       msg.optOut ?? null,
       msg.messagingServiceSid ?? null,
-    );
+    ).rowsWritten;
+    if (inserted === 0) return { duplicate: true };
+    if (!this.meta.get("customer")) {
+      this.meta.set("customer", msg.from);
+      this.meta.set("business", msg.to);
+    }
     // Durable here: Twilio gets its 200 without waiting on D1. The pass below delivers, then
     // writes the D1 mirror once, usually already as "delivered"; should the object die first, this
     // alarm is its fallback (armed only when no wake is due sooner, as on a busy thread).
@@ -138,13 +141,18 @@ export class ConversationDO extends SqliteObject {
     const now = this.clock.now();
     const config = requireConfig(this.env);
     const policy = policyFrom(config);
-    const cxone = cxonePort(this.env);
+    const cxone = (this.port ??= cxonePort(this.env));
     const db = database(this.env.DB);
     const thread: Thread = { conversationId: this.meta.get("conversationId"), generation: Number(this.meta.get("generation") ?? 0) };
 
+    /** When the queue's head is due next (none: nothing pending), as the loop leaves it. */
+    let nextAt: number | undefined;
     for (;;) {
       const head = this.sql.exec<Row>("SELECT * FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0];
-      if (!head || (!force && head.next_at > now)) break;
+      if (!head || (!force && head.next_at > now)) {
+        nextAt = head?.next_at;
+        break;
+      }
       const msg = JSON.parse(head.payload!) as InboundMessage;
       const attempt = head.attempts + 1;
       const before = thread.conversationId;
@@ -190,13 +198,8 @@ export class ConversationDO extends SqliteObject {
           // The head is out of the way; the messages behind it may go.
         } else {
           const delayMs = backoffDelay(attempt, policy, error.retryAfterMs);
-          this.sql.exec(
-            "UPDATE inbound SET attempts = ?, last_error = ?, next_at = ?, version = version + 1 WHERE sid = ?",
-            attempt,
-            reason,
-            this.clock.now() + delayMs,
-            msg.sid,
-          );
+          nextAt = this.clock.now() + delayMs;
+          this.sql.exec("UPDATE inbound SET attempts = ?, last_error = ?, next_at = ?, version = version + 1 WHERE sid = ?", attempt, reason, nextAt, msg.sid);
           log("warn", "cxone.retry", { messageSid: msg.sid, conversationId: thread.conversationId, attempt, delayMs, reason });
           // Keep conversation order: nothing behind the head goes before it.
           break;
@@ -226,9 +229,9 @@ export class ConversationDO extends SqliteObject {
       oldest = this.oldestDelivered();
     }
     // Only the head can go next (order), so its time is the next wake — not the earliest of all;
-    // an idle thread still wakes when its oldest delivered row is due for pruning.
-    const next = this.sql.exec<{ at: number }>("SELECT next_at AS at FROM inbound WHERE state = 'pending' ORDER BY seq LIMIT 1").toArray()[0]?.at;
-    await this.clock.at(Math.min(next ?? Infinity, mirrorAt, oldest === null ? Infinity : oldest + retentionMs));
+    // an idle thread still wakes when its oldest delivered row is due for pruning. A text accepted
+    // since the loop left has its own pass coming (accept starts one).
+    await this.clock.at(Math.min(nextAt ?? Infinity, mirrorAt, oldest === null ? Infinity : oldest + retentionMs));
   }
 
   /** An explicit call (an operator, the reconciler) looks and writes at once. */
