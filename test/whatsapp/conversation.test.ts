@@ -138,14 +138,19 @@ describe("WhatsApp, agent replies", () => {
     await expect.poll(() => reports(item.id)).toEqual([["SENT", null], ["FAILED", "OUTSIDE_WHATSAPP_WINDOW"]]);
   });
 
-  it("reports READ after DELIVERED when the customer reads it, and never moves back", async () => {
+  /** An agent's reply inside the window, sent: its CXone item, its sender and its SID. */
+  async function sentReply(body: string) {
     const number = phone();
     const business = waSender();
     const conversation = await customerWrites(wa(number), business);
-    const item = outboundItem({ conversationId: conversation.id, to: wa(number), body: "your seat is 12A" });
+    const item = outboundItem({ conversationId: conversation.id, to: wa(number), body });
     await push(item);
     await settle(business);
-    const { sid } = sentTo(wa(number))[0]!;
+    return { item, business, sid: sentTo(wa(number))[0]!.sid };
+  }
+
+  it("reports READ after DELIVERED when the customer reads it, and never moves back", async () => {
+    const { item, sid } = await sentReply("your seat is 12A");
     await emu.twilio.sendStatus(sid, "read");
     await emu.twilio.sendStatus(sid, "delivered");
     await emu.twilio.sendStatus(sid, "sent");
@@ -158,13 +163,7 @@ describe("WhatsApp, agent replies", () => {
     ["no other callback comes", "never"],
     ["delivered and reported before", "before"],
   ])("reports READ within its report's lease when the read callback's object dies while CXone hangs, %s (found by the soak)", async (_case, delivered) => {
-    const number = phone();
-    const business = waSender();
-    const conversation = await customerWrites(wa(number), business);
-    const item = outboundItem({ conversationId: conversation.id, to: wa(number), body: "gate B12" });
-    await push(item);
-    await settle(business);
-    const { sid } = sentTo(wa(number))[0]!;
+    const { item, business, sid } = await sentReply("gate B12");
     if (delivered === "before") {
       await emu.twilio.sendStatus(sid, "delivered");
       expect(reports(item.id)).toEqual([["SENT", null], ["DELIVERED", null]]);
