@@ -79,7 +79,8 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
     return this.idleDeps;
   }
 
-  async receipt(id: string, body: Receipt): Promise<void> {
+  /** A report the object makes itself (a failed send): queued and sent at once. */
+  private async receipt(id: string, body: Receipt): Promise<void> {
     if (queueReport(this.sql, id, body, Date.now())) await this.flush({ messages: [id] });
   }
 
