@@ -82,7 +82,7 @@ export class ConversationDO extends SqliteObject {
     if (msg.optOut) {
       const row = this.row(msg.sid)!;
       await mirrorRows(this.env, this.meta, [row]).then(
-        () => markSynced(this.sql, "inbound", "sid", row.sid, row.version),
+        () => markSynced(this.sql, "inbound", "sid", [[row.sid, row.version]]),
         () => undefined,
       );
     }
@@ -179,6 +179,9 @@ export class ConversationDO extends SqliteObject {
         );
         log("info", "inbound.delivered", {
           messageSid: msg.sid,
+          from: msg.from,
+          to: msg.to,
+          segments: msg.segments,
           conversationId: result.conversationId,
           cxoneMessageId: result.cxoneMessageId,
           attempt,

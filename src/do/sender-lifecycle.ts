@@ -138,7 +138,7 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
         log("warn", "d1.retry", { kind: "queue", reason: asAppError(err).detail });
         return false;
       }
-      for (const row of dirty) markSynced(this.sql, "queue", "id", row.id, row.version);
+      markSynced(this.sql, "queue", "id", dirty.map((row) => [row.id, row.version]));
     }
   }
 }

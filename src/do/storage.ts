@@ -114,12 +114,17 @@ export async function syncDirty<R extends { version: number; [key: string]: SqlS
     log("warn", "d1.retry", { kind: table, reason: asAppError(err).detail });
     return false;
   }
-  for (const row of dirty) markSynced(sql, table, key, row[key] as string, row.version);
+  markSynced(sql, table, key, dirty.map((row) => [row[key] as string, row.version]));
   return dirty.length;
 }
 
-export function markSynced(sql: SqlStorage, table: string, key: string, id: string, version: number): void {
-  sql.exec(`UPDATE ${table} SET synced_version = ? WHERE ${key} = ? AND synced_version < ?`, version, id, version);
+/** Marks rows (key, the version D1 got) as mirrored, in one statement; a newer version stays dirty. */
+export function markSynced(sql: SqlStorage, table: string, key: string, written: [id: string, version: number][]): void {
+  sql.exec(
+    // Qualified: json_each has an "id" column of its own.
+    `UPDATE ${table} SET synced_version = w.value ->> 1 FROM json_each(?) AS w WHERE ${table}.${key} = w.value ->> 0 AND ${table}.synced_version < w.value ->> 1`,
+    JSON.stringify(written),
+  );
 }
 
 export function hasDirty(sql: SqlStorage, table: string): boolean {

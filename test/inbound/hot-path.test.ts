@@ -4,6 +4,8 @@ import { TEST_BINDINGS as B } from "../support/bindings";
 import { idle, step } from "../support/clock";
 import { useEmulators } from "../support/emulators";
 import { d1Count, inboundFields, phone, postInbound, thread } from "../support/inbound";
+import { database } from "../../src/adapters/db/client";
+import { recordInbound, type InboundRow } from "../../src/adapters/db/inbound";
 
 /**
  * Issue 12, goal 1: a text is durable in its thread's object when Twilio gets its 200, with no D1
@@ -77,8 +79,10 @@ describe("the inbound hot path", () => {
       expect(emu.cxone.conversationsOf(customer)[0]!.messages.map((m) => m.text)).toEqual(["one", "two", "three"]);
       expect(await Promise.all(more.map((t) => mirrorOf(t.MessageSid!)))).toEqual([0, 0]);
 
-      // The thread's next wake is that second's end: one write for both.
+      // The thread's next wake is that second's end: one write for both, one statement for both.
+      const batches = vi.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch");
       expect(await step(thread(customer))).toBe(true);
+      expect(batches.mock.calls.map(([statements]) => statements.length)).toEqual([1]);
       expect(await Promise.all(more.map((t) => d1Count("SELECT COUNT(*) AS n FROM messages WHERE message_sid = ? AND state = 'delivered'", t.MessageSid!)))).toEqual([1, 1]);
     });
 
@@ -128,5 +132,27 @@ describe("the inbound hot path", () => {
       await thread(customer).deliver(true);
       expect(second.messages.map((m) => m.text)).toEqual(["four"]);
     });
+  });
+});
+
+describe("the inbound mirror: one statement for a thread's rows", () => {
+  const row = (sid: string, over: Partial<InboundRow> = {}): InboundRow => ({
+    sid, customer: "+14155550123", business: B.TWILIO_FROM_NUMBER, state: "received", segments: 1, encoding: "GSM-7",
+    attempts: 0, receivedAt: 1_000, checkAt: 61_000, place: 1, touchConversation: false, ...over,
+  });
+  const stateOf = async (sid: string) =>
+    (await env.DB.prepare("SELECT state, attempts, conversation_id, cxone_message_id, check_at, created_at FROM messages WHERE message_sid = ?").bind(sid).first()) ?? undefined;
+
+  it("inserts, moves on, and never lets a late 'received' undo a later state", async () => {
+    const db = database(env.DB);
+    const [a, b, c] = [`SM${crypto.randomUUID().replaceAll("-", "")}`, `SM${crypto.randomUUID().replaceAll("-", "")}`, `SM${crypto.randomUUID().replaceAll("-", "")}`];
+    await recordInbound(db, [row(a), row(b)], 2_000);
+    await recordInbound(db, [row(a, { state: "delivered", attempts: 1, conversationId: "conv-1", cxoneMessageId: "msg-1", checkAt: null }), row(c, { state: "dead", attempts: 5, lastError: "gone" })], 3_000);
+    // A repair pass replays the first write of a and b: a stays delivered, b stays as it was.
+    await recordInbound(db, [row(a), row(b)], 4_000);
+    expect(await stateOf(a)).toEqual({ state: "delivered", attempts: 1, conversation_id: "conv-1", cxone_message_id: "msg-1", check_at: null, created_at: 1_000 });
+    expect(await stateOf(b)).toEqual({ state: "received", attempts: 0, conversation_id: null, cxone_message_id: null, check_at: 61_000, created_at: 1_000 });
+    expect(await stateOf(c)).toMatchObject({ state: "dead", attempts: 5 });
+    expect(await d1Count("SELECT COUNT(*) AS n FROM dead_letters WHERE ref = ?", c)).toBe(1);
   });
 });

@@ -24,6 +24,7 @@ beforeAll(() => {
 afterAll(() => spies.forEach((s) => s.mockRestore()));
 
 const numbers: string[] = [B.TWILIO_FROM_NUMBER];
+const plainSid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
 const bodies: string[] = [];
 const body = (label: string) => {
   const marker = `secret-body-${label}-${crypto.randomUUID().slice(0, 8)}`;
@@ -40,7 +41,7 @@ describe("logs tell the story without telling secrets", () => {
   it("runs messages through every path", async () => {
     // Inbound: delivered, retried, dead-lettered, an opt-out, a forged webhook, a bad one.
     const customer = number();
-    await postInbound(inboundFields({ From: customer, Body: body("inbound") }));
+    await postInbound(inboundFields({ From: customer, Body: body("inbound"), MessageSid: plainSid }));
     await thread(customer).deliver();
     emu.cxone.faults.add({ method: "POST", path: "/messages$", kind: "status", status: 503, times: Number(B.RETRY_MAX_ATTEMPTS) });
     await postInbound(inboundFields({ From: customer, Body: body("dead") }));
@@ -87,6 +88,13 @@ describe("logs tell the story without telling secrets", () => {
     for (const e of ["inbound.accepted", "inbound.delivered", "cxone.retry", "deadletter", "inbound.signature_rejected", "outbound.accepted", "outbound.sent", "outbound.refused", "outbound.recovered", "status.final", "status.orphan"]) {
       expect(events, e).toContain(e);
     }
+  });
+
+  it("told a plain text's story at info without its acceptance, with its numbers masked", () => {
+    const story = lines.filter((l) => l.startsWith("{") && l.includes(plainSid)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The first text also opens the customer's conversation: that is its own event.
+    expect(story.map((e) => [e.level, e.event])).toEqual([["info", "cxone.conversation_created"], ["info", "inbound.delivered"]]);
+    expect(story[1]).toMatchObject({ from: expect.stringMatching(/^\*\*\*\d{4}$/), to: expect.stringMatching(/^\*\*\*\d{4}$/), segments: 1, conversationId: expect.any(String) });
   });
 
   it("never logged a message body, a full phone number, a secret or a token", () => {
