@@ -127,11 +127,43 @@ export async function cannon({ url, requests, duration, amount, connections = 10
     mean: latencies.reduce((s, x) => s + x, 0) / Math.max(1, ok),
     refusals: [...refusals],
   };
+  // Kept off the JSON of the results: `combine` merges rounds from them.
+  Object.defineProperty(row, "latencies", { value: latencies });
   if (title) {
     console.log(
       `  ${title}: ${ok} ok in ${seconds.toFixed(1)} s = ${row.rps.toFixed(1)} req/s, p50 ${row.p50.toFixed(1)} p95 ${row.p95.toFixed(1)} p99 ${row.p99.toFixed(1)} ms` +
         (row.non2xx || row.errors ? `, non-2xx ${row.non2xx} errors ${row.errors} ${JSON.stringify(statuses)} ${row.refusals.join(" | ")}` : ""),
     );
   }
+  return row;
+}
+
+/** Several runs against one target as one: summed counts and time, percentiles over every answer. */
+export function combine(rows, title) {
+  const latencies = rows.flatMap((r) => r.latencies);
+  const sum = (key) => rows.reduce((s, r) => s + r[key], 0);
+  const seconds = sum("seconds");
+  const statuses = {};
+  for (const r of rows) for (const [status, n] of Object.entries(r.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  const row = {
+    title,
+    seconds,
+    connections: rows[0].connections,
+    ok: latencies.length,
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
+    statuses,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p90: percentile(latencies, 90),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: Math.max(...rows.map((r) => r.max)),
+    mean: latencies.reduce((s, x) => s + x, 0) / Math.max(1, latencies.length),
+    refusals: rows.flatMap((r) => r.refusals).slice(0, 5),
+    rounds: rows.map((r) => ({ ok: r.ok, rps: r.rps, p99: r.p99 })),
+  };
+  Object.defineProperty(row, "latencies", { value: latencies });
   return row;
 }
