@@ -177,7 +177,9 @@ export class ConversationDO extends SqliteObject {
           result.cxoneMessageId,
           msg.sid,
         );
-        log("info", "inbound.delivered", {
+        // A first-try delivery is the happy path: debug (the thread's mirror in D1, and
+        // /admin/messages/:id, keep its state). One after a logged retry is news: info.
+        log(attempt > 1 ? "info" : "debug", "inbound.delivered", {
           messageSid: msg.sid,
           from: msg.from,
           to: msg.to,

@@ -91,9 +91,8 @@ export const inboundRoutes = new Hono<AppEnv>().post("/twilio/inbound", twilioBo
   if (keyword === "stop" || keyword === "start") msg.optOut = keyword;
   optional.report("inbound.fields_ignored", msg.sid);
   const { duplicate } = await c.env.CONVERSATION.getByName(threadName(msg.from, msg.to)).accept(msg);
-  // One info line per text is enough for its story: the thread's `inbound.delivered` (or its
-  // retries and dead letter) follows every accepted text, and carries the same masked numbers.
-  // The acceptance itself is a debug line unless it is news: a repeat, or an opt keyword.
+  // The happy path is debug (the thread's `inbound.delivered` follows, or its retries and dead
+  // letter at warn and error): at info only what is news, a repeat or an opt keyword.
   log(duplicate || msg.optOut ? "info" : "debug", duplicate ? "inbound.duplicate" : "inbound.accepted", {
     messageSid: msg.sid,
     from: msg.from,

@@ -25,6 +25,7 @@ afterAll(() => spies.forEach((s) => s.mockRestore()));
 
 const numbers: string[] = [B.TWILIO_FROM_NUMBER];
 const plainSid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
+const recoveredSid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
 const bodies: string[] = [];
 const body = (label: string) => {
   const marker = `secret-body-${label}-${crypto.randomUUID().slice(0, 8)}`;
@@ -39,10 +40,14 @@ const number = () => {
 
 describe("logs tell the story without telling secrets", () => {
   it("runs messages through every path", async () => {
-    // Inbound: delivered, retried, dead-lettered, an opt-out, a forged webhook, a bad one.
+    // Inbound: delivered, delivered after a retry, dead-lettered, an opt-out, a forged webhook, a bad one.
     const customer = number();
     await postInbound(inboundFields({ From: customer, Body: body("inbound"), MessageSid: plainSid }));
     await thread(customer).deliver();
+    emu.cxone.faults.add({ method: "POST", path: "/messages$", kind: "status", status: 503, times: 1 });
+    await postInbound(inboundFields({ From: customer, Body: body("recovered"), MessageSid: recoveredSid }));
+    await thread(customer).deliver();
+    await advance(customer);
     emu.cxone.faults.add({ method: "POST", path: "/messages$", kind: "status", status: 503, times: Number(B.RETRY_MAX_ATTEMPTS) });
     await postInbound(inboundFields({ From: customer, Body: body("dead") }));
     await thread(customer).deliver();
@@ -90,11 +95,15 @@ describe("logs tell the story without telling secrets", () => {
     }
   });
 
-  it("told a plain text's story at info without its acceptance, with its numbers masked", () => {
-    const story = lines.filter((l) => l.startsWith("{") && l.includes(plainSid)).map((l) => JSON.parse(l) as Record<string, unknown>);
-    // The first text also opens the customer's conversation: that is its own event.
-    expect(story.map((e) => [e.level, e.event])).toEqual([["info", "cxone.conversation_created"], ["info", "inbound.delivered"]]);
-    expect(story[1]).toMatchObject({ from: expect.stringMatching(/^\*\*\*\d{4}$/), to: expect.stringMatching(/^\*\*\*\d{4}$/), segments: 1, conversationId: expect.any(String) });
+  const storyOf = (sid: string) => lines.filter((l) => l.startsWith("{") && l.includes(sid)).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it("kept a text's happy path off info, and logged its recovery after a retry there, with its numbers masked", () => {
+    // The first text opens the customer's conversation: that is news. Its acceptance and its
+    // first-try delivery are debug.
+    expect(storyOf(plainSid).map((e) => [e.level, e.event])).toEqual([["info", "cxone.conversation_created"]]);
+    const recovered = storyOf(recoveredSid);
+    expect(recovered.map((e) => [e.level, e.event])).toEqual([["warn", "cxone.retry"], ["info", "inbound.delivered"]]);
+    expect(recovered[1]).toMatchObject({ attempt: 2, from: expect.stringMatching(/^\*\*\*\d{4}$/), to: expect.stringMatching(/^\*\*\*\d{4}$/), segments: 1, conversationId: expect.any(String) });
   });
 
   it("never logged a message body, a full phone number, a secret or a token", () => {
