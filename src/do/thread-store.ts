@@ -75,8 +75,8 @@ export interface Row {
 }
 
 /**
- * Writes the D1 mirror of these rows in one batch (the conversation row too when it changed or is
- * stale, with the first delivered row that shows it).
+ * Writes the D1 mirror of these rows in one batch, their messages in one statement (the
+ * conversation row too when it changed or is stale, with the first delivered row that shows it).
  */
 export async function mirrorRows(env: Env, meta: Meta, rows: Row[]): Promise<void> {
   const config = requireConfig(env);
