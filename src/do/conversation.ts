@@ -87,9 +87,8 @@ export class ConversationDO extends SqliteObject {
       );
     }
     // Started here rather than by an alarm set for now: an alarm per text was two alarm writes and
-    // an alarm invocation (about a tenth of a busy thread's CPU, measured back to back on the bench's
-    // inbound load). Not awaited: the
-    // webhook's answer does not wait on CXone.
+    // an alarm invocation (about a tenth of a busy thread's CPU, measured back to back on the
+    // bench's inbound load). Not awaited: the webhook's answer does not wait on CXone.
     void this.runner.run(false).catch((err) => log("error", "thread.pass_failed", { reason: asAppError(err).detail ?? asAppError(err).publicMessage }));
     return { duplicate: false };
   }

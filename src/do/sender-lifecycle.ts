@@ -12,18 +12,14 @@ import { flushReports, type FlushResult } from "../domain/outbox";
 import { report } from "../domain/receipts";
 import { advances, isTwilioStatus } from "../domain/status";
 import { applyStatus } from "../domain/status-apply";
-import { asAppError } from "../errors";
-import { log } from "../log";
 import type { QueueRow } from "./sender-queue";
 import { objectReports, queueReport } from "./sender-reports";
 import { applyEarly, statusDeps, type StatusHost } from "./sender-status";
 import type { Lifecycle } from "./sender-send";
-import { markSynced } from "./storage";
+import { syncDirty } from "./storage";
 
 /** Changes reach D1 about this long after they happen (the object's next wake), several messages to a statement. */
 export const SYNC_DELAY_MS = 1_000;
-/** Rows per D1 statement (one JSON parameter; D1 caps a statement's size). */
-const SYNC_CHUNK = 100;
 
 /** What D1 keeps of a queue row: the mapping and the state, in D1's words. */
 function mirrorOf(row: QueueRow): OutboundMirror {
@@ -130,15 +126,9 @@ export class SenderLifecycle implements Lifecycle, StatusHost {
 
   private async syncOnce(): Promise<boolean> {
     for (;;) {
-      const dirty = this.sql.exec<QueueRow>("SELECT * FROM queue WHERE synced_version < version ORDER BY seq LIMIT ?", SYNC_CHUNK).toArray();
-      if (dirty.length === 0) return true;
-      try {
-        await mirrorOutbound(database(this.db), dirty.map(mirrorOf));
-      } catch (err) {
-        log("warn", "d1.retry", { kind: "queue", reason: asAppError(err).detail });
-        return false;
-      }
-      markSynced(this.sql, "queue", "id", dirty.map((row) => [row.id, row.version]));
+      const written = await syncDirty<QueueRow>(this.sql, "queue", "id", (rows) => mirrorOutbound(database(this.db), rows.map(mirrorOf)));
+      if (written === false) return false;
+      if (written === 0) return true;
     }
   }
 }
